@@ -1,0 +1,232 @@
+/* cmd-check.c - `check`, `import-recipe` and `config-reference`: the policy file commands.
+ *
+ * Diagnostics go to stderr in compiler form (FILE:LINE:COL: error: ...); the normalized
+ * policies, capacity plans and imported YAML go to stdout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autoscalerd/cli.h"
+#include "config/config.h"
+
+int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap > max) {
+				r = -EFBIG;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 16384;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	if (!buf && !(buf = malloc(1))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+/* "--name VALUE", "--name=VALUE" or the short form "-x VALUE". Returns the value and
+ * advances *i, or NULL when argv[*i] is not this option. *missing is set when the option
+ * is there without a value. */
+static const char *option(int argc, char **argv, int *i, const char *name, const char *shrt,
+			  bool *missing)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (!strncmp(a, name, n) && a[n] == '=')
+		return a + n + 1;
+	if (strcmp(a, name) && (!shrt || strcmp(a, shrt)))
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static void print_capacity(const config_policy_t *p, FILE *out)
+{
+	config_capacity_t c;
+	const char *resource = "nvidia.com/gpu";
+
+	config_capacity(p, &c);
+	if (p->node_shape)
+		config_shape_gpus(p->node_shape, &resource);
+	fprintf(out, "  capacity:\n");
+	if (c.source == CONFIG_GPUS_UNKNOWN) {
+		fprintf(out, "    gpus_per_node: ~  # unknown: set recipe_node_shape or "
+			     "gpus_per_node\n");
+		fprintf(out, "    gpus_per_replica: %d\n", c.gpus_per_replica);
+		fprintf(out, "    max_replicas_effective: %d  # max_replicas, not capped by "
+			     "capacity\n", c.max_eff);
+		return;
+	}
+	if (c.source == CONFIG_GPUS_SHAPE)
+		fprintf(out, "    gpus_per_node: %d  # %s, %s (shape table)\n", c.gpus_per_node,
+			p->node_shape, resource);
+	else
+		fprintf(out, "    gpus_per_node: %d  # gpus_per_node\n", c.gpus_per_node);
+	fprintf(out, "    gpus_per_replica: %d\n", c.gpus_per_replica);
+	fprintf(out, "    replicas_per_node: %d\n", c.replicas_per_node);
+	if (c.idle_gpus_per_node > 0)
+		fprintf(out, "    idle_gpus_per_node: %d\n", c.idle_gpus_per_node);
+	fprintf(out, "    nodes_max: %d  # %s\n", c.nodes_max,
+		p->engine.nodes ? "max_nodes" : "recipe_node_pool_size, no node autoscaling");
+	fprintf(out, "    hostable_replicas: %d\n", c.hostable);
+	fprintf(out, "    max_replicas_effective: %d\n", c.max_eff);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	const char *file = NULL;
+	config_diags_t diags = { 0 };
+	config_t *c = NULL;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		bool missing = false;
+		const char *v = option(argc, argv, &i, "--config", "-c", &missing);
+
+		if (v) {
+			file = v;
+			continue;
+		}
+		fprintf(stderr, "autoscalerd check: %s \"%s\"\nusage: autoscalerd check --config FILE\n",
+			missing ? "missing value for" : "unexpected argument", argv[i]);
+		return CLI_EXIT_USAGE;
+	}
+	if (!file) {
+		fprintf(stderr, "usage: autoscalerd check --config FILE\n");
+		return CLI_EXIT_USAGE;
+	}
+
+	r = config_load_file(file, &c, &diags);
+	config_diags_print(&diags, file, stderr);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			fprintf(stderr, "%s: out of memory\n", file);
+		fprintf(stderr, "%s: invalid: %zu error%s, %zu warning%s\n", file, diags.errors,
+			diags.errors == 1 ? "" : "s", diags.warnings, diags.warnings == 1 ? "" : "s");
+		config_diags_clear(&diags);
+		return CLI_EXIT_INVALID;
+	}
+
+	printf("# %s: normalized (\"# default\" marks values the file does not set)\n", file);
+	printf("policies:\n");
+	for (size_t i = 0; i < c->n_policies; i++) {
+		config_print_policy(&c->policies[i], stdout);
+		print_capacity(&c->policies[i], stdout);
+	}
+	printf("# %s: valid: %zu polic%s, %zu warning%s\n", file, c->n_policies,
+	       c->n_policies == 1 ? "y" : "ies", diags.warnings, diags.warnings == 1 ? "" : "s");
+	config_diags_clear(&diags);
+	config_free(c);
+	return CLI_EXIT_OK;
+}
+
+int cmd_import_recipe(int argc, char **argv)
+{
+	const char *file = NULL, *ns = NULL, *deployment = NULL;
+	config_diags_t diags = { 0 };
+	char *json = NULL, *yaml = NULL;
+	size_t len;
+	int r, status = CLI_EXIT_INVALID;
+
+	for (int i = 1; i < argc; i++) {
+		bool missing = false;
+		const char *v;
+
+		if ((v = option(argc, argv, &i, "--namespace", "-n", &missing))) {
+			ns = v;
+		} else if (!missing && (v = option(argc, argv, &i, "--deployment", NULL, &missing))) {
+			deployment = v;
+		} else if (!missing && !file && (argv[i][0] != '-' || !strcmp(argv[i], "-"))) {
+			file = argv[i];
+		} else {
+			fprintf(stderr,
+				"autoscalerd import-recipe: %s \"%s\"\nusage: autoscalerd "
+				"import-recipe RECIPE.json [--namespace NS] [--deployment NAME]\n",
+				missing ? "missing value for" : "unexpected argument", argv[i]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "usage: autoscalerd import-recipe RECIPE.json [--namespace NS] "
+				"[--deployment NAME]\n");
+		return CLI_EXIT_USAGE;
+	}
+	r = cli_read_file(file, CONFIG_MAX_FILE_SIZE, &json, &len);
+	if (r < 0) {
+		fprintf(stderr, "%s: error: cannot read: %s\n", file,
+			r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+		return CLI_EXIT_INVALID;
+	}
+	r = config_import_recipe(json, len, ns, deployment, &yaml, &diags);
+	config_diags_print(&diags, file, stderr);
+	if (r == 0) {
+		fputs(yaml, stdout);
+		status = CLI_EXIT_OK;
+	} else if (r == -ENOMEM) {
+		fprintf(stderr, "%s: out of memory\n", file);
+	}
+	config_diags_clear(&diags);
+	free(yaml);
+	free(json);
+	return status;
+}
+
+int cmd_config_reference(int argc, char **argv)
+{
+	if (argc > 1) {
+		fprintf(stderr, "usage: autoscalerd config-reference\n");
+		return CLI_EXIT_USAGE;
+	}
+	config_print_reference(stdout);
+	return CLI_EXIT_OK;
+}

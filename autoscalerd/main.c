@@ -1,0 +1,50 @@
+/* main.c - the autoscalerd command line: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "autoscalerd/cli.h"
+#include "build-config.h"
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+	{ "check", cmd_check, "check --config FILE        validate a policy file, print the "
+			      "normalized policies and capacity plan" },
+	{ "import-recipe", cmd_import_recipe,
+	  "import-recipe RECIPE.json [--namespace NS] [--deployment NAME]\n"
+	  "                             Corrino recipe JSON -> policy YAML on stdout" },
+	{ "config-reference", cmd_config_reference,
+	  "config-reference           print the policy file reference (markdown)" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: autoscalerd COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %s\n", commands[i].usage);
+	fprintf(out, "  version                    print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("autoscalerd %s\n", AUTOSCALERD_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "autoscalerd: unknown command \"%s\"\n\n", argv[1]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,1416 @@
+/* recipe.c - Corrino (OCI AI Blueprints) recipe JSON -> policy YAML (DESIGN.md section 3).
+ *
+ * A recipe is the whole payload of Corrino's POST /deployment: image, storage, probes and,
+ * among them, the autoscaling keys. The import keeps those and drops the rest, then writes
+ * one policy in the YAML syntax of config.c, which does all the semantic validation when
+ * the result is loaded; this file only checks what the YAML cannot say for it: JSON syntax
+ * (with exact positions), the type of every imported value, and keys in the two
+ * autoscaling blocks that the policy schema does not know.
+ *
+ * How it reads the JSON: a strict RFC 8259 scanner runs first. It gives a line and column
+ * for every syntax error (cJSON reports only an approximate pointer), rejects what cannot
+ * travel through YAML or a C string (invalid UTF-8, \u0000), bounds nesting, and accepts
+ * nothing that cJSON would refuse; cJSON then builds the tree. cJSON keeps no positions,
+ * so the checks walk the tree and the text side by side: the members of an object come in
+ * the same order in both, which gives each value its position without any searching.
+ *
+ * Decisions taken where the recipe format is loose:
+ *   - scaler_type, server_address and scaling_metric are accepted at the top level (as
+ *     DESIGN lists them) and inside recipe_pod_autoscaling_params, where the blueprint
+ *     JSON schema of OCI AI Blueprints puts them; the block's value wins if both are set.
+ *   - scaler_type must be "prometheus": it is the only scaler autoscalerd speaks.
+ *   - server_address becomes prometheus.url. KEDA (which Corrino feeds it to) needs a full
+ *     URL; one without a scheme gets "http://" with a warning, since Corrino's in-cluster
+ *     Prometheus is plain HTTP. Schemes other than http/https are an error.
+ *   - scaling_metric names a vLLM metric ("e2e_request_latency_seconds_bucket" in the
+ *     schema's example) that Corrino hands to KEDA as a label; the value it scales on comes
+ *     from `query`, or the default latency query, in both Corrino and autoscalerd. There is
+ *     no faithful mapping, so it is kept as a YAML comment, with a warning.
+ *   - The guide's "scale very quickly" example puts the advanced pod parameters in
+ *     recipe_node_autoscaling_params; they are moved to the pod block, one warning each.
+ *     When the pod block sets the same key, its value wins.
+ *   - recipe_amd_gpu_count stands for recipe_nvidia_gpu_count (GPUs per replica) when the
+ *     latter is absent: the policy key counts GPUs of either vendor.
+ *   - --deployment replaces deployment_name as both the policy name and the target.
+ *   - null is a wrong type like any other, not "unset".
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "config/config-private.h"
+
+/* cJSON copies a number into a 64-byte buffer before strtod: longer ones it cannot read. */
+#define MAX_NUMBER_LEN 63
+/* Longest excerpt of a string value quoted in a message. */
+#define MAX_QUOTED 40
+
+/* ---- positions -------------------------------------------------------------------- */
+
+struct text {
+	const unsigned char *b;
+	size_t len;
+	size_t bom; /* 3 when the text starts with a UTF-8 byte order mark, else 0 */
+	/* Last position computed: diagnostics come mostly in text order, so counting lines
+	 * resumes from here instead of from the start. */
+	size_t c_off;
+	int c_line, c_col;
+};
+
+static config_mark_t mark_at(struct text *t, size_t off)
+{
+	config_mark_t m;
+	size_t i;
+
+	if (off > t->len)
+		off = t->len;
+	if (off < t->c_off || t->c_line == 0) {
+		t->c_off = t->bom;
+		t->c_line = 1;
+		t->c_col = 1;
+	}
+	for (i = t->c_off; i < off; i++) {
+		if (t->b[i] == '\n') {
+			t->c_line++;
+			t->c_col = 1;
+		} else if ((t->b[i] & 0xc0) != 0x80) {
+			/* Columns count characters, not bytes: continuation bytes add nothing. */
+			t->c_col++;
+		}
+	}
+	t->c_off = off;
+	m.line = t->c_line;
+	m.col = t->c_col;
+	return m;
+}
+
+/* ---- the strict scanner ----------------------------------------------------------- */
+
+struct scan {
+	struct text *t;
+	size_t pos;
+	int depth;
+	size_t err_pos;
+	char err[128];
+};
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes available), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	uint32_t cp;
+
+	while (n > 0) {
+		size_t k = utf8_seq(p, n, &cp);
+
+		if (k == 0)
+			return false;
+		p += k;
+		n -= k;
+	}
+	return true;
+}
+
+static int scan_fail(struct scan *s, size_t pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int scan_fail(struct scan *s, size_t pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->err_pos = pos;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* "unexpected character 'x'" or "unexpected end of input" at s->pos, then what was
+ * expected there. */
+static int scan_unexpected(struct scan *s, const char *expected)
+{
+	const unsigned char *p = s->t->b + s->pos;
+	size_t n = s->t->len - s->pos;
+	uint32_t cp;
+
+	if (n == 0)
+		return scan_fail(s, s->pos, "unexpected end of input (expected %s)", expected);
+	if (*p > 0x20 && *p < 0x7f)
+		return scan_fail(s, s->pos, "unexpected character '%c' (expected %s)", *p,
+				 expected);
+	if (utf8_seq(p, n, &cp) == 0)
+		return scan_fail(s, s->pos, "invalid UTF-8 byte 0x%02x (expected %s)", *p,
+				 expected);
+	return scan_fail(s, s->pos, "unexpected character U+%04X (expected %s)", (unsigned)cp,
+			 expected);
+}
+
+static void skip_ws(struct scan *s)
+{
+	while (s->pos < s->t->len) {
+		unsigned char c = s->t->b[s->pos];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		s->pos++;
+	}
+}
+
+static int hex4(const unsigned char *p, uint32_t *ret)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int scan_string(struct scan *s)
+{
+	const unsigned char *b = s->t->b;
+	size_t len = s->t->len;
+	size_t start = s->pos++;
+
+	for (;;) {
+		uint32_t cp, lo;
+		size_t k;
+
+		if (s->pos >= len)
+			return scan_fail(s, start, "unterminated string");
+		if (b[s->pos] == '"') {
+			s->pos++;
+			return 0;
+		}
+		if (b[s->pos] < 0x20)
+			return scan_fail(s, s->pos,
+					 "control character U+%04X in a string (write it as an escape)",
+					 b[s->pos]);
+		if (b[s->pos] != '\\') {
+			k = utf8_seq(b + s->pos, len - s->pos, &cp);
+			if (k == 0)
+				return scan_fail(s, s->pos, "invalid UTF-8 byte 0x%02x in a string",
+						 b[s->pos]);
+			s->pos += k;
+			continue;
+		}
+		if (s->pos + 1 >= len)
+			return scan_fail(s, start, "unterminated string");
+		if (strchr("\"\\/bfnrt", b[s->pos + 1]) && b[s->pos + 1] != '\0') {
+			s->pos += 2;
+			continue;
+		}
+		if (b[s->pos + 1] != 'u') {
+			if (b[s->pos + 1] > 0x20 && b[s->pos + 1] < 0x7f)
+				return scan_fail(s, s->pos, "invalid escape '\\%c' in a string",
+						 b[s->pos + 1]);
+			return scan_fail(s, s->pos, "invalid escape in a string");
+		}
+		if (len - s->pos < 6 || hex4(b + s->pos + 2, &cp) < 0)
+			return scan_fail(s, s->pos, "invalid \\u escape (expected 4 hex digits)");
+		if (cp == 0)
+			return scan_fail(s, s->pos, "\\u0000 (NUL) in a string is not supported");
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return scan_fail(s, s->pos, "unpaired UTF-16 surrogate \\u%04X", (unsigned)cp);
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (len - s->pos < 12 || b[s->pos + 6] != '\\' || b[s->pos + 7] != 'u' ||
+			    hex4(b + s->pos + 8, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+				return scan_fail(s, s->pos, "unpaired UTF-16 surrogate \\u%04X",
+						 (unsigned)cp);
+			s->pos += 6;
+		}
+		s->pos += 6;
+	}
+}
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int scan_number(struct scan *s)
+{
+	const unsigned char *b = s->t->b;
+	size_t len = s->t->len;
+	size_t start = s->pos;
+
+	if (b[s->pos] == '-')
+		s->pos++;
+	if (s->pos >= len || !is_digit(b[s->pos]))
+		return scan_unexpected(s, "a digit");
+	if (b[s->pos] == '0')
+		s->pos++;
+	else
+		while (s->pos < len && is_digit(b[s->pos]))
+			s->pos++;
+	if (s->pos < len && b[s->pos] == '.') {
+		s->pos++;
+		if (s->pos >= len || !is_digit(b[s->pos]))
+			return scan_unexpected(s, "a digit after '.'");
+		while (s->pos < len && is_digit(b[s->pos]))
+			s->pos++;
+	}
+	if (s->pos < len && (b[s->pos] == 'e' || b[s->pos] == 'E')) {
+		s->pos++;
+		if (s->pos < len && (b[s->pos] == '+' || b[s->pos] == '-'))
+			s->pos++;
+		if (s->pos >= len || !is_digit(b[s->pos]))
+			return scan_unexpected(s, "a digit in the exponent");
+		while (s->pos < len && is_digit(b[s->pos]))
+			s->pos++;
+	}
+	if (s->pos - start > MAX_NUMBER_LEN)
+		return scan_fail(s, start, "number longer than %d characters", MAX_NUMBER_LEN);
+	return 0;
+}
+
+static int scan_value(struct scan *s);
+
+/* Objects and arrays: one function, since only the key differs. */
+static int scan_container(struct scan *s)
+{
+	const unsigned char *b = s->t->b;
+	bool object = b[s->pos] == '{';
+	char close = object ? '}' : ']';
+	bool first = true;
+	int r;
+
+	if (s->depth >= CONFIG_MAX_DEPTH)
+		return scan_fail(s, s->pos, "nesting deeper than %d levels", CONFIG_MAX_DEPTH);
+	s->depth++;
+	s->pos++;
+	for (;;) {
+		skip_ws(s);
+		if (first && s->pos < s->t->len && b[s->pos] == close) {
+			s->pos++;
+			break;
+		}
+		if (object) {
+			if (s->pos >= s->t->len || b[s->pos] != '"')
+				return scan_unexpected(s, first ? "a string key or '}'" : "a string key");
+			r = scan_string(s);
+			if (r < 0)
+				return r;
+			skip_ws(s);
+			if (s->pos >= s->t->len || b[s->pos] != ':')
+				return scan_unexpected(s, "':' after the key");
+			s->pos++;
+		}
+		r = scan_value(s);
+		if (r < 0)
+			return r;
+		skip_ws(s);
+		if (s->pos < s->t->len && b[s->pos] == ',') {
+			s->pos++;
+			first = false;
+			continue;
+		}
+		if (s->pos < s->t->len && b[s->pos] == close) {
+			s->pos++;
+			break;
+		}
+		return scan_unexpected(s, object ? "',' or '}'" : "',' or ']'");
+	}
+	s->depth--;
+	return 0;
+}
+
+static int scan_value(struct scan *s)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	const unsigned char *b = s->t->b;
+	size_t len = s->t->len;
+	size_t start, n;
+
+	skip_ws(s);
+	if (s->pos >= len)
+		return scan_unexpected(s, "a value");
+	switch (b[s->pos]) {
+	case '{':
+	case '[':
+		return scan_container(s);
+	case '"':
+		return scan_string(s);
+	default:
+		break;
+	}
+	if (b[s->pos] == '-' || is_digit(b[s->pos]))
+		return scan_number(s);
+	start = s->pos;
+	while (s->pos < len && ((b[s->pos] >= 'a' && b[s->pos] <= 'z') ||
+				(b[s->pos] >= 'A' && b[s->pos] <= 'Z') || is_digit(b[s->pos])))
+		s->pos++;
+	n = s->pos - start;
+	if (n == 0)
+		return scan_unexpected(s, "a value");
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (n == strlen(words[i]) && memcmp(b + start, words[i], n) == 0)
+			return 0;
+	return scan_fail(s, start,
+			 "unexpected word '%.*s' (expected a value; strings need double quotes)",
+			 n > 20 ? 20 : (int)n, (const char *)b + start);
+}
+
+static int scan_document(struct scan *s)
+{
+	int r;
+
+	s->pos = s->t->bom;
+	s->depth = 0;
+	r = scan_value(s);
+	if (r < 0)
+		return r;
+	skip_ws(s);
+	if (s->pos < s->t->len)
+		return scan_unexpected(s, "the end of input after the JSON value");
+	return 0;
+}
+
+/* ---- walking the text beside the tree --------------------------------------------- */
+
+/* The text has passed scan_document, so none of these can fail. `pos` is a cursor inside
+ * one container: its opening bracket at first, then the end of the last value read. */
+static size_t skip_value_at(struct scan *s, size_t p)
+{
+	s->pos = p;
+	s->depth = 0;
+	(void)scan_value(s);
+	return s->pos;
+}
+
+static size_t ws_at(struct scan *s, size_t p)
+{
+	s->pos = p;
+	skip_ws(s);
+	return s->pos;
+}
+
+static void next_member(struct scan *s, size_t *pos, size_t *key, size_t *val)
+{
+	size_t p = ws_at(s, ws_at(s, *pos) + 1); /* past '{' or ',' */
+
+	*key = p;
+	p = ws_at(s, skip_value_at(s, p)) + 1; /* past ':' */
+	*val = ws_at(s, p);
+	*pos = skip_value_at(s, *val);
+}
+
+static void next_element(struct scan *s, size_t *pos, size_t *val)
+{
+	*val = ws_at(s, ws_at(s, *pos) + 1); /* past '[' or ',' */
+	*pos = skip_value_at(s, *val);
+}
+
+/* ---- output ----------------------------------------------------------------------- */
+
+struct out {
+	char *p;
+	size_t n, cap;
+	int err; /* -ENOMEM or -EFBIG once anything failed */
+};
+
+static void out_add(struct out *o, const char *s, size_t n)
+{
+	if (o->err)
+		return;
+	if (n >= CONFIG_MAX_FILE_SIZE - o->n) {
+		o->err = -EFBIG;
+		return;
+	}
+	if (o->n + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 1024;
+		char *p;
+
+		while (cap < o->n + n + 1)
+			cap *= 2;
+		p = realloc(o->p, cap);
+		if (!p) {
+			o->err = -ENOMEM;
+			return;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+	o->p[o->n] = '\0';
+}
+
+static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* Only keys, numbers and fixed text come through here: they fit. */
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		o->err = o->err ? o->err : -EINVAL;
+		return;
+	}
+	out_add(o, buf, (size_t)n);
+}
+
+static void out_indent(struct out *o, int n)
+{
+	static const char spaces[] = "                                ";
+
+	while (n > 0) {
+		int k = n < (int)sizeof(spaces) - 1 ? n : (int)sizeof(spaces) - 1;
+
+		out_add(o, spaces, (size_t)k);
+		n -= k;
+	}
+}
+
+/* A YAML double-quoted scalar holding exactly s (valid UTF-8, no NUL). Escaped: '"', '\',
+ * every C0 and C1 control and DEL (libyaml refuses them raw), NEL, LS and PS (line breaks
+ * to YAML, which would fold them), and U+FEFF, U+FFFE, U+FFFF (not printable to YAML).
+ * At most `max` bytes of s (whole characters) when max is not 0, then "...". */
+static void out_quoted(struct out *o, const char *str, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), i = 0, run = 0;
+
+	out_add(o, "\"", 1);
+	while (i < n) {
+		char esc[16];
+		uint32_t cp;
+		size_t k = utf8_seq(s + i, n - i, &cp);
+
+		if (k == 0) {
+			/* Cannot happen on validated input; keep the output valid anyway. */
+			k = 1;
+			cp = 0xfffd;
+			snprintf(esc, sizeof(esc), "\\uFFFD");
+		} else if (cp == '"' || cp == '\\') {
+			snprintf(esc, sizeof(esc), "\\%c", (char)cp);
+		} else if (cp == '\n') {
+			snprintf(esc, sizeof(esc), "\\n");
+		} else if (cp == '\t') {
+			snprintf(esc, sizeof(esc), "\\t");
+		} else if (cp == '\r') {
+			snprintf(esc, sizeof(esc), "\\r");
+		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+			snprintf(esc, sizeof(esc), "\\x%02X", (unsigned)cp);
+		} else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe ||
+			   cp == 0xffff) {
+			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
+		} else {
+			esc[0] = '\0';
+		}
+		if (max && i + k > max) {
+			out_add(o, (const char *)s + i - run, run);
+			out_add(o, "...\"", 4);
+			return;
+		}
+		if (esc[0]) {
+			out_add(o, (const char *)s + i - run, run);
+			out_add(o, esc, strlen(esc));
+			run = 0;
+		} else {
+			run += k;
+		}
+		i += k;
+	}
+	out_add(o, (const char *)s + i - run, run);
+	out_add(o, "\"", 1);
+}
+
+/* ---- the keys it imports ---------------------------------------------------------- */
+
+typedef enum kind {
+	K_INT,      /* an integral JSON number in int range */
+	K_NUMBER,   /* any finite JSON number */
+	K_DURATION, /* integral seconds, or a duration string ("90s", "5m") */
+	K_STRING,
+	K_OBJECT, /* keys from `sub` */
+	K_LIST,   /* of objects with keys from `sub`, at most ENGINE_MAX_RATE_POLICIES */
+} kind_t;
+
+typedef struct field {
+	const char *name;
+	kind_t kind;
+	const struct field *sub; /* K_OBJECT, K_LIST: NULL-terminated */
+} field_t;
+
+static const field_t rate_fields[] = {
+	{ "type", K_STRING, NULL },
+	{ "value", K_INT, NULL },
+	{ "period", K_DURATION, NULL },
+	{ NULL, K_INT, NULL },
+};
+
+static const field_t rules_fields[] = {
+	{ "select", K_STRING, NULL },
+	{ "policies", K_LIST, rate_fields },
+	{ NULL, K_INT, NULL },
+};
+
+static const field_t behavior_fields[] = {
+	{ "scale_up", K_OBJECT, rules_fields },
+	{ "scale_down", K_OBJECT, rules_fields },
+	{ NULL, K_INT, NULL },
+};
+
+static const field_t fallback_fields[] = {
+	{ "failure_threshold", K_INT, NULL },
+	{ "replicas", K_INT, NULL },
+	{ NULL, K_INT, NULL },
+};
+
+/* recipe_pod_autoscaling_params, in the order they are written out. The last three are
+ * recipe-level keys that OCI AI Blueprints' schema puts in this block (see the top). */
+enum {
+	POD_SCALING_METRIC = 22,
+	POD_SCALER_TYPE,
+	POD_SERVER_ADDRESS,
+	N_POD
+};
+
+static const field_t pod_fields[N_POD + 1] = {
+	{ "min_replicas", K_INT, NULL },
+	{ "max_replicas", K_INT, NULL },
+	{ "collect_metrics_timespan", K_DURATION, NULL },
+	{ "scaling_threshold", K_NUMBER, NULL },
+	{ "scaling_cooldown", K_DURATION, NULL },
+	{ "polling_interval", K_DURATION, NULL },
+	{ "stabilization_window_down", K_DURATION, NULL },
+	{ "scaling_period_down", K_DURATION, NULL },
+	{ "stabilization_window_up", K_DURATION, NULL },
+	{ "scaling_period_up", K_DURATION, NULL },
+	{ "query", K_STRING, NULL },
+	{ "metric_selector", K_STRING, NULL },
+	{ "latency_slo_seconds", K_NUMBER, NULL },
+	{ "metric_type", K_STRING, NULL },
+	{ "tolerance", K_NUMBER, NULL },
+	{ "tolerance_up", K_NUMBER, NULL },
+	{ "tolerance_down", K_NUMBER, NULL },
+	{ "on_empty_result", K_STRING, NULL },
+	{ "on_nan", K_STRING, NULL },
+	{ "series_aggregation", K_STRING, NULL },
+	{ "fallback", K_OBJECT, fallback_fields },
+	{ "behavior", K_OBJECT, behavior_fields },
+	[POD_SCALING_METRIC] = { "scaling_metric", K_STRING, NULL },
+	[POD_SCALER_TYPE] = { "scaler_type", K_STRING, NULL },
+	[POD_SERVER_ADDRESS] = { "server_address", K_STRING, NULL },
+	{ NULL, K_INT, NULL },
+};
+
+enum { N_NODE = 6 };
+
+static const field_t node_fields[N_NODE + 1] = {
+	{ "node_pool_id", K_STRING, NULL },
+	{ "min_nodes", K_INT, NULL },
+	{ "max_nodes", K_INT, NULL },
+	{ "scale_down_unneeded_time", K_DURATION, NULL },
+	{ "scale_down_delay_after_add", K_DURATION, NULL },
+	{ "max_node_provision_time", K_DURATION, NULL },
+	{ NULL, K_INT, NULL },
+};
+
+/* Top-level keys it reads; every other top-level key belongs to the deployment, not to
+ * autoscaling, and is ignored. */
+enum {
+	TOP_DEPLOYMENT_NAME,
+	TOP_NODE_SHAPE,
+	TOP_NVIDIA_GPU_COUNT,
+	TOP_AMD_GPU_COUNT,
+	TOP_REPLICA_COUNT,
+	TOP_NODE_POOL_SIZE,
+	TOP_POD_PARAMS,
+	TOP_NODE_PARAMS,
+	TOP_SCALING_METRIC,
+	TOP_SCALER_TYPE,
+	TOP_SERVER_ADDRESS,
+	N_TOP
+};
+
+static const field_t top_fields[N_TOP + 1] = {
+	[TOP_DEPLOYMENT_NAME] = { "deployment_name", K_STRING, NULL },
+	[TOP_NODE_SHAPE] = { "recipe_node_shape", K_STRING, NULL },
+	[TOP_NVIDIA_GPU_COUNT] = { "recipe_nvidia_gpu_count", K_INT, NULL },
+	[TOP_AMD_GPU_COUNT] = { "recipe_amd_gpu_count", K_INT, NULL },
+	[TOP_REPLICA_COUNT] = { "recipe_replica_count", K_INT, NULL },
+	[TOP_NODE_POOL_SIZE] = { "recipe_node_pool_size", K_INT, NULL },
+	[TOP_POD_PARAMS] = { "recipe_pod_autoscaling_params", K_OBJECT, NULL },
+	[TOP_NODE_PARAMS] = { "recipe_node_autoscaling_params", K_OBJECT, NULL },
+	[TOP_SCALING_METRIC] = { "scaling_metric", K_STRING, NULL },
+	[TOP_SCALER_TYPE] = { "scaler_type", K_STRING, NULL },
+	[TOP_SERVER_ADDRESS] = { "server_address", K_STRING, NULL },
+	[N_TOP] = { NULL, K_INT, NULL },
+};
+
+#define POD_BLOCK "recipe_pod_autoscaling_params"
+#define NODE_BLOCK "recipe_node_autoscaling_params"
+
+/* One imported value and where it came from. */
+typedef struct slot {
+	const cJSON *v;
+	size_t key_off;
+	bool moved; /* found in recipe_node_autoscaling_params */
+} slot_t;
+
+typedef struct import {
+	struct text t;
+	struct scan s;
+	config_diags_t *d;
+	slot_t top[N_TOP];
+	uint32_t top_present; /* set even when the value was wrong: no "missing" on top */
+	slot_t pod[N_POD];
+	slot_t node[N_NODE];
+	char url[CONFIG_MAX_SCALAR + 16];
+} import_t;
+
+static void diag(import_t *im, config_severity_t sev, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void diag(import_t *im, config_severity_t sev, size_t off, const char *fmt, ...)
+{
+	config_mark_t m = { 0, 0 };
+	va_list ap;
+
+	/* Past the cap only counters move: spare the line counting. */
+	if (off != SIZE_MAX && im->d->n < CONFIG_MAX_DIAGS)
+		m = mark_at(&im->t, off);
+	va_start(ap, fmt);
+	config_diag_addv(im->d, sev, m, fmt, ap);
+	va_end(ap);
+}
+
+static int field_index(const field_t *f, const char *name)
+{
+	for (int i = 0; f[i].name; i++)
+		if (strcmp(f[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* A key of the input is named as a path step when it is a plain word, else quoted. */
+static void unknown_key(import_t *im, size_t off, const char *path, const char *key,
+			const char *why)
+{
+	bool plain = *key != '\0' && strlen(key) <= 64;
+	struct out o = { 0 };
+
+	for (const char *p = key; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || is_digit(*p) ||
+			*p == '_' || *p == '-';
+	if (plain) {
+		diag(im, CONFIG_ERROR, off, "%s.%s: unknown key%s", path, key, why);
+		return;
+	}
+	out_quoted(&o, key, MAX_QUOTED);
+	diag(im, CONFIG_ERROR, off, "%s: unknown key %s%s", path, o.err ? "" : o.p, why);
+	free(o.p);
+}
+
+/* How a wrong value is shown: `string "four"`, `number 1.5`, `an object`. */
+static void describe(const cJSON *v, char *buf, size_t size)
+{
+	if (cJSON_IsString(v)) {
+		struct out o = { 0 };
+
+		out_quoted(&o, v->valuestring, MAX_QUOTED);
+		snprintf(buf, size, "string %s", o.err ? "" : o.p);
+		free(o.p);
+	} else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+
+		if (!isfinite(d))
+			snprintf(buf, size, "a number out of range");
+		else if (d == floor(d) && fabs(d) < 1e15)
+			snprintf(buf, size, "number %.0f", d);
+		else {
+			char num[64];
+
+			config_format_double(d, num, sizeof(num));
+			snprintf(buf, size, "number %s", num);
+		}
+	} else if (cJSON_IsBool(v)) {
+		snprintf(buf, size, "boolean %s", cJSON_IsTrue(v) ? "true" : "false");
+	} else if (cJSON_IsNull(v)) {
+		snprintf(buf, size, "null");
+	} else if (cJSON_IsArray(v)) {
+		snprintf(buf, size, "an array");
+	} else {
+		snprintf(buf, size, "an object");
+	}
+}
+
+static bool is_int(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+	       v->valuedouble == floor(v->valuedouble) && v->valuedouble >= INT_MIN &&
+	       v->valuedouble <= INT_MAX;
+}
+
+static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *f,
+		       const char *path);
+
+/* The members of an object: each must be a key of `fields`, at most once. */
+static int check_object(import_t *im, const cJSON *obj, size_t off, const field_t *fields,
+			const char *path)
+{
+	uint64_t seen = 0;
+	size_t cur = off, key, val;
+	int r = 0;
+
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		char sub[256];
+		int i;
+
+		next_member(&im->s, &cur, &key, &val);
+		i = field_index(fields, c->string);
+		if (i < 0) {
+			unknown_key(im, key, path, c->string, "");
+			r = -EINVAL;
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "%s.%s", path, fields[i].name);
+		if (seen & (UINT64_C(1) << i)) {
+			diag(im, CONFIG_ERROR, key, "%s: duplicate key", sub);
+			r = -EINVAL;
+			continue;
+		}
+		seen |= UINT64_C(1) << i;
+		if (check_value(im, c, val, &fields[i], sub) < 0)
+			r = -EINVAL;
+	}
+	return r;
+}
+
+static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *f,
+		       const char *path)
+{
+	char found[128];
+	engine_ms_t ms;
+	size_t cur = off, val;
+	int i, r = 0;
+
+	switch (f->kind) {
+	case K_INT:
+		if (is_int(v))
+			return 0;
+		describe(v, found, sizeof(found));
+		if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble))
+			diag(im, CONFIG_ERROR, off, "%s: expected an integer between %d and %d, found %s",
+			     path, INT_MIN, INT_MAX, found);
+		else
+			diag(im, CONFIG_ERROR, off, "%s: expected an integer, found %s", path, found);
+		return -EINVAL;
+	case K_NUMBER:
+		if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+			return 0;
+		describe(v, found, sizeof(found));
+		diag(im, CONFIG_ERROR, off, "%s: expected a number, found %s", path, found);
+		return -EINVAL;
+	case K_DURATION:
+		if ((is_int(v) && v->valuedouble >= 0) ||
+		    (cJSON_IsString(v) && config_parse_duration(v->valuestring, &ms) == 0))
+			return 0;
+		describe(v, found, sizeof(found));
+		diag(im, CONFIG_ERROR, off,
+		     "%s: expected a duration (integer seconds, or a string like \"90s\", \"5m\", \"1h30m\"), found %s",
+		     path, found);
+		return -EINVAL;
+	case K_STRING:
+		if (!cJSON_IsString(v)) {
+			describe(v, found, sizeof(found));
+			diag(im, CONFIG_ERROR, off, "%s: expected a string, found %s", path, found);
+			return -EINVAL;
+		}
+		if (strlen(v->valuestring) >= CONFIG_MAX_SCALAR) {
+			diag(im, CONFIG_ERROR, off, "%s: string longer than %u bytes", path,
+			     CONFIG_MAX_SCALAR - 1);
+			return -EINVAL;
+		}
+		return 0;
+	case K_OBJECT:
+		if (!cJSON_IsObject(v)) {
+			describe(v, found, sizeof(found));
+			diag(im, CONFIG_ERROR, off, "%s: expected an object, found %s", path, found);
+			return -EINVAL;
+		}
+		return check_object(im, v, off, f->sub, path);
+	case K_LIST:
+		if (!cJSON_IsArray(v)) {
+			describe(v, found, sizeof(found));
+			diag(im, CONFIG_ERROR, off, "%s: expected an array, found %s", path, found);
+			return -EINVAL;
+		}
+		i = 0;
+		for (const cJSON *c = v->child; c; c = c->next, i++) {
+			char sub[256];
+
+			next_element(&im->s, &cur, &val);
+			snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+			if (i == ENGINE_MAX_RATE_POLICIES) {
+				diag(im, CONFIG_ERROR, val, "%s: at most %d entries", path,
+				     ENGINE_MAX_RATE_POLICIES);
+				return -EINVAL;
+			}
+			if (!cJSON_IsObject(c)) {
+				describe(c, found, sizeof(found));
+				diag(im, CONFIG_ERROR, val, "%s: expected an object, found %s", sub,
+				     found);
+				r = -EINVAL;
+				continue;
+			}
+			if (check_object(im, c, val, f->sub, sub) < 0)
+				r = -EINVAL;
+		}
+		return r;
+	}
+	return -EINVAL;
+}
+
+/* ---- reading the recipe ----------------------------------------------------------- */
+
+static int read_pod_block(import_t *im, const cJSON *obj, size_t off)
+{
+	uint64_t seen = 0;
+	size_t cur = off, key, val;
+	int r = 0;
+
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		char path[256];
+		int i;
+
+		next_member(&im->s, &cur, &key, &val);
+		i = field_index(pod_fields, c->string);
+		if (i < 0) {
+			unknown_key(im, key, POD_BLOCK, c->string,
+				    " (not a pod autoscaling parameter)");
+			r = -EINVAL;
+			continue;
+		}
+		snprintf(path, sizeof(path), POD_BLOCK ".%s", pod_fields[i].name);
+		if (seen & (UINT64_C(1) << i)) {
+			diag(im, CONFIG_ERROR, key, "%s: duplicate key", path);
+			r = -EINVAL;
+			continue;
+		}
+		seen |= UINT64_C(1) << i;
+		if (check_value(im, c, val, &pod_fields[i], path) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		im->pod[i].v = c;
+		im->pod[i].key_off = key;
+	}
+	return r;
+}
+
+/* Runs after read_pod_block: a pod parameter here is moved unless the pod block has it. */
+static int read_node_block(import_t *im, const cJSON *obj, size_t off)
+{
+	uint64_t seen = 0, moved = 0;
+	size_t cur = off, key, val;
+	int r = 0;
+
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		char path[256];
+		int i, p;
+
+		next_member(&im->s, &cur, &key, &val);
+		i = field_index(node_fields, c->string);
+		if (i >= 0) {
+			snprintf(path, sizeof(path), NODE_BLOCK ".%s", node_fields[i].name);
+			if (seen & (UINT64_C(1) << i)) {
+				diag(im, CONFIG_ERROR, key, "%s: duplicate key", path);
+				r = -EINVAL;
+				continue;
+			}
+			seen |= UINT64_C(1) << i;
+			if (check_value(im, c, val, &node_fields[i], path) < 0) {
+				r = -EINVAL;
+				continue;
+			}
+			im->node[i].v = c;
+			im->node[i].key_off = key;
+			continue;
+		}
+		p = field_index(pod_fields, c->string);
+		if (p < 0) {
+			unknown_key(im, key, NODE_BLOCK, c->string,
+				    " (not a node autoscaling parameter)");
+			r = -EINVAL;
+			continue;
+		}
+		snprintf(path, sizeof(path), NODE_BLOCK ".%s", pod_fields[p].name);
+		if (moved & (UINT64_C(1) << p)) {
+			diag(im, CONFIG_ERROR, key, "%s: duplicate key", path);
+			r = -EINVAL;
+			continue;
+		}
+		moved |= UINT64_C(1) << p;
+		if (im->pod[p].v && !im->pod[p].moved) {
+			diag(im, CONFIG_WARNING, key,
+			     "%s: pod autoscaling parameter in the wrong block; ignored, since "
+			     POD_BLOCK ".%s is set too",
+			     path, pod_fields[p].name);
+			continue;
+		}
+		if (check_value(im, c, val, &pod_fields[p], path) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		diag(im, CONFIG_WARNING, key,
+		     "%s: pod autoscaling parameter in the wrong block; imported as " POD_BLOCK
+		     ".%s",
+		     path, pod_fields[p].name);
+		im->pod[p].v = c;
+		im->pod[p].key_off = key;
+		im->pod[p].moved = true;
+	}
+	return r;
+}
+
+static int read_recipe(import_t *im, const cJSON *root, size_t root_off)
+{
+	size_t cur = root_off, key, val;
+	size_t pod_off = 0, node_off = 0;
+	int r = 0;
+
+	for (const cJSON *c = root->child; c; c = c->next) {
+		int i;
+
+		next_member(&im->s, &cur, &key, &val);
+		i = field_index(top_fields, c->string);
+		if (i < 0)
+			continue;
+		if (im->top_present & (UINT32_C(1) << i)) {
+			diag(im, CONFIG_ERROR, key, "%s: duplicate key", top_fields[i].name);
+			r = -EINVAL;
+			continue;
+		}
+		im->top_present |= UINT32_C(1) << i;
+		/* The two blocks are read below, in a fixed order. */
+		if (i == TOP_POD_PARAMS || i == TOP_NODE_PARAMS) {
+			if (!cJSON_IsObject(c)) {
+				char found[128];
+
+				describe(c, found, sizeof(found));
+				diag(im, CONFIG_ERROR, val, "%s: expected an object, found %s",
+				     top_fields[i].name, found);
+				r = -EINVAL;
+				continue;
+			}
+			if (i == TOP_POD_PARAMS)
+				pod_off = val;
+			else
+				node_off = val;
+		} else if (check_value(im, c, val, &top_fields[i], top_fields[i].name) < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		im->top[i].v = c;
+		im->top[i].key_off = key;
+	}
+	if (im->top[TOP_POD_PARAMS].v && read_pod_block(im, im->top[TOP_POD_PARAMS].v, pod_off) < 0)
+		r = -EINVAL;
+	if (im->top[TOP_NODE_PARAMS].v &&
+	    read_node_block(im, im->top[TOP_NODE_PARAMS].v, node_off) < 0)
+		r = -EINVAL;
+	return r;
+}
+
+/* scaler_type, server_address, scaling_metric: the pod block's, else the top level's. */
+static const slot_t *recipe_key(import_t *im, int top, int pod)
+{
+	if (im->pod[pod].v && im->top[top].v)
+		diag(im, CONFIG_WARNING, im->top[top].key_off,
+		     "%s: also set as " POD_BLOCK ".%s, which is used", top_fields[top].name,
+		     pod_fields[pod].name);
+	if (im->pod[pod].v)
+		return &im->pod[pod];
+	if (im->top[top].v)
+		return &im->top[top];
+	return NULL;
+}
+
+static int check_recipe(import_t *im, const char *deployment)
+{
+	const slot_t *st, *sa;
+	int r = 0;
+
+	if (!(im->top_present & (UINT32_C(1) << TOP_POD_PARAMS))) {
+		diag(im, CONFIG_ERROR, SIZE_MAX,
+		     "recipe has no " POD_BLOCK ": nothing to autoscale");
+		r = -EINVAL;
+	}
+	if (!deployment && !(im->top_present & (UINT32_C(1) << TOP_DEPLOYMENT_NAME))) {
+		diag(im, CONFIG_ERROR, SIZE_MAX,
+		     "recipe has no deployment_name; pass --deployment NAME");
+		r = -EINVAL;
+	} else if (!deployment && im->top[TOP_DEPLOYMENT_NAME].v &&
+		   !*im->top[TOP_DEPLOYMENT_NAME].v->valuestring) {
+		diag(im, CONFIG_ERROR, im->top[TOP_DEPLOYMENT_NAME].key_off,
+		     "deployment_name: empty; pass --deployment NAME");
+		r = -EINVAL;
+	}
+
+	st = recipe_key(im, TOP_SCALER_TYPE, POD_SCALER_TYPE);
+	if (st && strcmp(st->v->valuestring, "prometheus") != 0) {
+		struct out o = { 0 };
+
+		out_quoted(&o, st->v->valuestring, MAX_QUOTED);
+		diag(im, CONFIG_ERROR, st->key_off,
+		     "%s%s: expected \"prometheus\" (the only scaler autoscalerd speaks), found %s",
+		     st == &im->top[TOP_SCALER_TYPE] ? "" : POD_BLOCK ".", "scaler_type",
+		     o.err ? "" : o.p);
+		free(o.p);
+		r = -EINVAL;
+	}
+
+	sa = recipe_key(im, TOP_SERVER_ADDRESS, POD_SERVER_ADDRESS);
+	if (sa) {
+		const char *u = sa->v->valuestring;
+		const char *sep = strstr(u, "://");
+		const char *name = sa == &im->top[TOP_SERVER_ADDRESS] ? "server_address" :
+			POD_BLOCK ".server_address";
+
+		if (!*u) {
+			diag(im, CONFIG_ERROR, sa->key_off, "%s: empty URL", name);
+			r = -EINVAL;
+		} else if (strlen(u) + strlen("http://") >= CONFIG_MAX_SCALAR) {
+			diag(im, CONFIG_ERROR, sa->key_off, "%s: URL too long", name);
+			r = -EINVAL;
+		} else if (!sep) {
+			snprintf(im->url, sizeof(im->url), "http://%s", u);
+			diag(im, CONFIG_WARNING, sa->key_off,
+			     "%s: no scheme; imported as prometheus.url with http://", name);
+		} else if ((sep - u == 4 && strncasecmp(u, "http", 4) == 0) ||
+			   (sep - u == 5 && strncasecmp(u, "https", 5) == 0)) {
+			snprintf(im->url, sizeof(im->url), "%s", u);
+		} else {
+			diag(im, CONFIG_ERROR, sa->key_off,
+			     "%s: expected an http:// or https:// URL, found scheme \"%.*s\"", name,
+			     (int)(sep - u > 16 ? 16 : sep - u), u);
+			r = -EINVAL;
+		}
+	}
+
+	if (im->top[TOP_AMD_GPU_COUNT].v && im->top[TOP_NVIDIA_GPU_COUNT].v)
+		diag(im, CONFIG_WARNING, im->top[TOP_AMD_GPU_COUNT].key_off,
+		     "recipe_amd_gpu_count: ignored, recipe_nvidia_gpu_count gives the GPUs per replica");
+	return r;
+}
+
+/* ---- writing the policy ----------------------------------------------------------- */
+
+static void emit_scalar(struct out *o, const cJSON *v, kind_t kind)
+{
+	char num[64];
+
+	switch (kind) {
+	case K_INT:
+	case K_DURATION:
+		if (cJSON_IsString(v))
+			out_quoted(o, v->valuestring, 0);
+		else
+			out_printf(o, "%d", (int)v->valuedouble);
+		break;
+	case K_NUMBER:
+		config_format_double(v->valuedouble, num, sizeof(num));
+		out_add(o, num, strlen(num));
+		break;
+	default:
+		out_quoted(o, v->valuestring, 0);
+		break;
+	}
+}
+
+/* "key: value", nested objects in block style, lists of flat objects in flow style. */
+static void emit_key(struct out *o, int indent, const char *name, const cJSON *v,
+		     const field_t *f, const char *comment)
+{
+	bool container = f->kind == K_OBJECT || f->kind == K_LIST;
+	const cJSON *c;
+
+	out_indent(o, indent);
+	out_printf(o, "%s:", name);
+	if (!container || !v->child) {
+		out_add(o, " ", 1);
+		if (container)
+			out_add(o, f->kind == K_OBJECT ? "{}" : "[]", 2);
+		else
+			emit_scalar(o, v, f->kind);
+		if (comment)
+			out_printf(o, "  # %s", comment);
+		out_add(o, "\n", 1);
+		return;
+	}
+	if (comment)
+		out_printf(o, "  # %s", comment);
+	out_add(o, "\n", 1);
+	if (f->kind == K_OBJECT) {
+		for (const field_t *s = f->sub; s->name; s++) {
+			c = cJSON_GetObjectItemCaseSensitive(v, s->name);
+			if (c)
+				emit_key(o, indent + 2, s->name, c, s, NULL);
+		}
+		return;
+	}
+	cJSON_ArrayForEach(c, v) {
+		bool first = true;
+
+		out_indent(o, indent + 2);
+		out_add(o, "- {", 3);
+		for (const field_t *s = f->sub; s->name; s++) {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, s->name);
+
+			if (!e)
+				continue;
+			out_printf(o, "%s%s: ", first ? "" : ", ", s->name);
+			emit_scalar(o, e, s->kind);
+			first = false;
+		}
+		out_add(o, "}\n", 2);
+	}
+}
+
+static void emit_policy(import_t *im, struct out *o, const char *namespace_,
+			const char *deployment)
+{
+	const slot_t *sm = im->pod[POD_SCALING_METRIC].v ? &im->pod[POD_SCALING_METRIC] :
+		im->top[TOP_SCALING_METRIC].v ? &im->top[TOP_SCALING_METRIC] : NULL;
+	const char *name = deployment ? deployment :
+		im->top[TOP_DEPLOYMENT_NAME].v->valuestring;
+	const cJSON *node = im->top[TOP_NODE_PARAMS].v;
+	bool any = false;
+
+	out_add(o, "# imported from a Corrino recipe by autoscalerd import-recipe\n",
+		strlen("# imported from a Corrino recipe by autoscalerd import-recipe\n"));
+	if (im->url[0]) {
+		out_add(o, "prometheus:\n  url: ", strlen("prometheus:\n  url: "));
+		out_quoted(o, im->url, 0);
+		out_add(o, "\n", 1);
+	}
+	out_add(o, "policies:\n  - name: ", strlen("policies:\n  - name: "));
+	out_quoted(o, name, 0);
+	out_add(o, "\n    target:\n      namespace: ", strlen("\n    target:\n      namespace: "));
+	out_quoted(o, namespace_ ? namespace_ : "default", 0);
+	out_add(o, "\n      deployment: ", strlen("\n      deployment: "));
+	out_quoted(o, name, 0);
+	out_add(o, "\n", 1);
+
+	for (int i = TOP_NODE_SHAPE; i <= TOP_NODE_POOL_SIZE; i++) {
+		const cJSON *v = im->top[i].v;
+
+		if (!v)
+			continue;
+		if (i == TOP_AMD_GPU_COUNT) {
+			if (!im->top[TOP_NVIDIA_GPU_COUNT].v)
+				emit_key(o, 4, "recipe_nvidia_gpu_count", v, &top_fields[i],
+					 "from recipe_amd_gpu_count");
+			continue;
+		}
+		emit_key(o, 4, top_fields[i].name, v, &top_fields[i], NULL);
+	}
+
+	out_add(o, "    " POD_BLOCK ":", strlen("    " POD_BLOCK ":"));
+	for (int i = 0; i < POD_SCALING_METRIC; i++)
+		any = any || im->pod[i].v;
+	out_add(o, any || sm ? "\n" : " {}\n", any || sm ? 1 : 4);
+	if (sm) {
+		/* Not a key: the YAML schema has no place for it (see the top of the file). */
+		out_add(o, "      # scaling_metric: ", strlen("      # scaling_metric: "));
+		out_quoted(o, sm->v->valuestring, 0);
+		out_add(o, " (from the recipe; not used)\n",
+			strlen(" (from the recipe; not used)\n"));
+		if (!any)
+			out_add(o, "      {}\n", strlen("      {}\n"));
+	}
+	for (int i = 0; i < POD_SCALING_METRIC; i++)
+		if (im->pod[i].v)
+			emit_key(o, 6, pod_fields[i].name, im->pod[i].v, &pod_fields[i],
+				 im->pod[i].moved ? "from " NODE_BLOCK : NULL);
+
+	if (node) {
+		any = false;
+		for (int i = 0; i < N_NODE; i++)
+			any = any || im->node[i].v;
+		out_add(o, "    " NODE_BLOCK ":", strlen("    " NODE_BLOCK ":"));
+		out_add(o, any ? "\n" : " {}\n", any ? 1 : 4);
+		for (int i = 0; i < N_NODE; i++)
+			if (im->node[i].v)
+				emit_key(o, 6, node_fields[i].name, im->node[i].v, &node_fields[i],
+					 NULL);
+	}
+}
+
+/* ---- the entry point -------------------------------------------------------------- */
+
+static int check_arg(config_diags_t *d, const char *what, const char *s)
+{
+	if (!s)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			goto bad;
+	if (utf8_valid(s) && strlen(s) < CONFIG_MAX_SCALAR)
+		return 0;
+bad:
+	config_diag_add(d, CONFIG_ERROR, (config_mark_t){ 0, 0 },
+			"%s: not a valid name (control characters, invalid UTF-8 or too long)",
+			what);
+	return -EINVAL;
+}
+
+int config_import_recipe(const char *json, size_t len, const char *namespace_,
+			 const char *deployment, char **ret_yaml, config_diags_t *diags)
+{
+	import_t *im = NULL;
+	cJSON *root = NULL;
+	char *copy = NULL;
+	struct out o = { 0 };
+	const char *end = NULL;
+	size_t root_off;
+	int r;
+
+	if (len > CONFIG_MAX_FILE_SIZE) {
+		config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
+				"recipe larger than %u bytes", CONFIG_MAX_FILE_SIZE);
+		return -EFBIG;
+	}
+	r = check_arg(diags, "--namespace", namespace_);
+	if (check_arg(diags, "--deployment", deployment) < 0)
+		r = -EINVAL;
+	if (r < 0)
+		return r;
+
+	im = calloc(1, sizeof(*im));
+	/* cJSON reads up to its length, but a terminator makes any slip harmless. */
+	copy = malloc(len + 1);
+	if (!im || !copy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	im->d = diags;
+	im->t.b = (const unsigned char *)copy;
+	im->t.len = len;
+	im->t.bom = len >= 3 && memcmp(copy, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	im->s.t = &im->t;
+
+	r = scan_document(&im->s);
+	if (r < 0) {
+		diag(im, CONFIG_ERROR, im->s.err_pos, "invalid JSON: %s", im->s.err);
+		goto out;
+	}
+	/* The scanner accepts nothing cJSON refuses, so a failure here is out of memory. The
+	 * byte order mark stays out: cJSON skips one only when 5 bytes follow the start. */
+	root = cJSON_ParseWithLengthOpts(copy + im->t.bom, len - im->t.bom, &end, 0);
+	if (!root) {
+		r = -ENOMEM;
+		goto out;
+	}
+	root_off = ws_at(&im->s, im->t.bom);
+	if (!cJSON_IsObject(root)) {
+		char found[128];
+
+		describe(root, found, sizeof(found));
+		diag(im, CONFIG_ERROR, root_off, "a recipe is a JSON object, found %s", found);
+		r = -EINVAL;
+		goto out;
+	}
+
+	r = read_recipe(im, root, root_off);
+	if (check_recipe(im, deployment) < 0)
+		r = -EINVAL;
+	if (r < 0)
+		goto out;
+
+	if (im->pod[POD_SCALING_METRIC].v || im->top[TOP_SCALING_METRIC].v) {
+		const slot_t *sm = recipe_key(im, TOP_SCALING_METRIC, POD_SCALING_METRIC);
+
+		diag(im, CONFIG_WARNING, sm->key_off,
+		     "%sscaling_metric: not used; autoscalerd scales on the value of `query` (default: "
+		     "the vLLM latency query), so it is kept as a comment",
+		     sm == &im->top[TOP_SCALING_METRIC] ? "" : POD_BLOCK ".");
+	}
+
+	emit_policy(im, &o, namespace_, deployment);
+	if (o.err) {
+		r = o.err;
+		if (r == -EFBIG)
+			config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
+					"imported policy larger than %u bytes", CONFIG_MAX_FILE_SIZE);
+		goto out;
+	}
+	*ret_yaml = o.p;
+	o.p = NULL;
+	r = 0;
+out:
+	free(o.p);
+	cJSON_Delete(root);
+	free(copy);
+	free(im);
+	return r;
+}
