@@ -47,6 +47,7 @@ typedef struct config_row {
 	size_t off;
 	unsigned flags;
 	const char *doc;
+	const char *hint; /* added to an out-of-range error */
 } config_row_t;
 
 typedef struct config_scope {

@@ -393,7 +393,8 @@ static const config_row_t policy_rows[] = {
 		    .doc = "Pod autoscaling (Corrino's names)." },
 	[P_MIN] = { POD "min_replicas", CONFIG_V_INT, 1, ENGINE_MAX_REPLICAS, "1",
 		    .off = P(engine.min_replicas),
-		    .doc = "Fewest replicas (scale to zero is not supported yet)." },
+		    .doc = "Fewest replicas (scale to zero is not supported yet).",
+		    .hint = "scale to zero is not supported yet" },
 	[P_MAX] = { POD "max_replicas", CONFIG_V_INT, 1, ENGINE_MAX_REPLICAS,
 		    .off = P(engine.max_replicas), .flags = CONFIG_F_REQUIRED,
 		    .doc = "Most replicas (capped by what the node pool can host)." },
@@ -813,7 +814,8 @@ bad:
 			break;
 		}
 	}
-	diag(w, CONFIG_ERROR, v->mark, path, "expected %s, found %s", expect, found);
+	diag(w, CONFIG_ERROR, v->mark, path, "expected %s, found %s%s%s", expect, found,
+	     row->hint ? "; " : "", row->hint ? row->hint : "");
 	return false;
 }
 

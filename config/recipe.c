@@ -99,6 +99,7 @@ struct scan {
 	struct text *t;
 	size_t pos;
 	int depth;
+	size_t values; /* bounds the tree cJSON builds, as CONFIG_MAX_NODES bounds YAML's */
 	size_t err_pos;
 	char err[128];
 };
@@ -384,6 +385,8 @@ static int scan_value(struct scan *s)
 	skip_ws(s);
 	if (s->pos >= len)
 		return scan_unexpected(s, "a value");
+	if (++s->values > CONFIG_MAX_NODES)
+		return scan_fail(s, s->pos, "more than %d JSON values", CONFIG_MAX_NODES);
 	switch (b[s->pos]) {
 	case '{':
 	case '[':
@@ -416,6 +419,7 @@ static int scan_document(struct scan *s)
 
 	s->pos = s->t->bom;
 	s->depth = 0;
+	s->values = 0;
 	r = scan_value(s);
 	if (r < 0)
 		return r;
@@ -433,6 +437,7 @@ static size_t skip_value_at(struct scan *s, size_t p)
 {
 	s->pos = p;
 	s->depth = 0;
+	s->values = 0;
 	(void)scan_value(s);
 	return s->pos;
 }
@@ -529,11 +534,12 @@ static void out_indent(struct out *o, int n)
 /* A YAML double-quoted scalar holding exactly s (valid UTF-8, no NUL). Escaped: '"', '\',
  * every C0 and C1 control and DEL (libyaml refuses them raw), NEL, LS and PS (line breaks
  * to YAML, which would fold them), and U+FEFF, U+FFFE, U+FFFF (not printable to YAML).
- * At most `max` bytes of s (whole characters) when max is not 0, then "...". */
+ * When max is not 0, at most max bytes between the quotes (whole characters and escapes),
+ * then "...". */
 static void out_quoted(struct out *o, const char *str, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, run = 0;
+	size_t n = strlen(str), i = 0, run = 0, shown = 0;
 
 	out_add(o, "\"", 1);
 	while (i < n) {
@@ -562,11 +568,12 @@ static void out_quoted(struct out *o, const char *str, size_t max)
 		} else {
 			esc[0] = '\0';
 		}
-		if (max && i + k > max) {
+		if (max && shown + (esc[0] ? strlen(esc) : k) > max) {
 			out_add(o, (const char *)s + i - run, run);
 			out_add(o, "...\"", 4);
 			return;
 		}
+		shown += esc[0] ? strlen(esc) : k;
 		if (esc[0]) {
 			out_add(o, (const char *)s + i - run, run);
 			out_add(o, esc, strlen(esc));

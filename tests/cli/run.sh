@@ -50,7 +50,14 @@ for f in "$src"/config/examples/*.yaml; do
 	if run "check $(basename "$f")" 0 "$bin" check --config "$f"; then
 		has "check $f" "$tmp/out" "max_replicas_effective:"
 		has "check $f" "$tmp/out" "valid:"
-		[ ! -s "$tmp/err" ] || fail "check $f: unexpected diagnostics: $(cat "$tmp/err")"
+		case $f in
+		*/a10-fixed-pool.yaml)
+			has "check $f" "$tmp/err" "$f:12:7: warning: policies[0].recipe_pod_autoscaling_params.max_replicas: max_replicas 8 is above the 2 replicas the node pool can host (1 node x 2 per node, no node autoscaling): the extra 6 replicas would stay Pending"
+			;;
+		*)
+			[ ! -s "$tmp/err" ] || fail "check $f: unexpected diagnostics: $(cat "$tmp/err")"
+			;;
+		esac
 	fi
 done
 

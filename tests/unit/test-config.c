@@ -508,7 +508,8 @@ static const struct {
 	  4, 51, "max_replicas: expected an integer in [1, 100000], found \"four\"" },
 	{ "policies:\n  - name: p\n    target: {deployment: d}\n"
 	  "    recipe_pod_autoscaling_params: {max_replicas: 4, min_replicas: 0}\n",
-	  4, 68, "min_replicas: expected an integer in [1, 100000], found 0" },
+	  4, 68, "min_replicas: expected an integer in [1, 100000], found 0; scale to zero is "
+		 "not supported yet" },
 	{ "policies:\n  - name: p\n    target: {deployment: d}\n"
 	  "    recipe_pod_autoscaling_params: {max_replicas: 4, scaling_threshold: 0.0009}\n",
 	  4, 73, "scaling_threshold: expected a number in [0.001, 1e+09], found 0.0009" },

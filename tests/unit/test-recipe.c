@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config-private.h"
 #include "config/config.h"
 
 #define POD "recipe_pod_autoscaling_params"
@@ -383,6 +384,7 @@ static const struct bad_json {
 	  7, "number longer than 63 characters" },
 	{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", 0, 1, 25,
 	  "nesting deeper than 24 levels" },
+	{ "{\"a\": \"\x01\"}", 0, 1, 8, "control character U+0001 in a string" },
 };
 
 START_TEST(test_bad_json)
@@ -545,6 +547,42 @@ START_TEST(test_limits)
 	config_diags_clear(&d);
 	free(json);
 	free(big);
+
+	/* A tree bounded like the YAML one: CONFIG_MAX_NODES values. */
+	big = malloc(2 * CONFIG_MAX_NODES + 16);
+	ck_assert_ptr_nonnull(big);
+	big[0] = '[';
+	for (size_t i = 0; i < CONFIG_MAX_NODES; i++) {
+		big[1 + 2 * i] = '0';
+		big[2 + 2 * i] = ',';
+	}
+	strcpy(big + 2 * CONFIG_MAX_NODES, "]");
+	import_fail(big, strlen(big), NULL, "d", &d);
+	ck_assert_ptr_nonnull(find_diag(&d, CONFIG_ERROR, "more than 200000 JSON values", NULL));
+	ck_assert_int_eq(d.v[0].mark.col, 2 * CONFIG_MAX_NODES);
+	config_diags_clear(&d);
+	/* The array and CONFIG_MAX_NODES - 1 zeros: just allowed. */
+	big[2 * CONFIG_MAX_NODES - 2] = ']';
+	big[2 * CONFIG_MAX_NODES - 1] = '\0';
+	import_fail(big, strlen(big), NULL, "d", &d);
+	ck_assert_ptr_nonnull(find_diag(&d, CONFIG_ERROR, "a recipe is a JSON object, found an array",
+					NULL));
+	config_diags_clear(&d);
+	free(big);
+
+	/* Excerpts of values in messages stay short, escapes included. */
+	json = "{\"" POD "\": {\"query\": \"\\u0001\\u0001\\u0001\\u0001\\u0001\\u0001"
+	       "\\u0001\\u0001\\u0001\\u0001\\u0001\\u0001\"}}";
+	import_fail(json, strlen(json), NULL, NULL, &d);
+	ck_assert_ptr_null(find_diag(&d, CONFIG_ERROR, "\\x01", NULL));
+	config_diags_clear(&d);
+	json = "{\"" POD "\": {\"max_replicas\": \"\\u0001\\u0001\\u0001\\u0001\\u0001"
+	       "\\u0001\\u0001\\u0001\\u0001\\u0001\\u0001\\u0001\"}}";
+	import_fail(json, strlen(json), NULL, "d", &d);
+	ck_assert_ptr_nonnull(find_diag(&d, CONFIG_ERROR,
+					"found string \"\\x01\\x01\\x01\\x01\\x01\\x01\\x01"
+					"\\x01\\x01\\x01...\"", NULL));
+	config_diags_clear(&d);
 
 	/* Bad arguments. */
 	import_fail("{\"" POD "\": {}}", strlen("{\"" POD "\": {}}"), "a\nb", "d", &d);
@@ -776,6 +814,66 @@ START_TEST(test_ignored_keys)
 }
 END_TEST
 
+/* Every key the policy schema knows in the two blocks imports (config.c's table is the
+ * reference; recipe.c keeps its own list of JSON types and must not fall behind). */
+START_TEST(test_schema_keys_import)
+{
+	const config_scope_t *sc = &config_policy_scope;
+	int tried = 0;
+
+	for (size_t i = 0; i < sc->n; i++) {
+		const config_row_t *row = &sc->rows[i];
+		const char *blocks[] = { POD ".", NODE "." };
+		char json[1024], value[128], rest[256];
+		config_diags_t d = { 0 };
+		char *yaml = NULL;
+		size_t b, used, closers = 0;
+		int r;
+
+		for (b = 0; b < 2; b++)
+			if (!strncmp(row->key, blocks[b], strlen(blocks[b])))
+				break;
+		if (b == 2)
+			continue;
+		switch (row->type) {
+		case CONFIG_V_INT: snprintf(value, sizeof(value), "1"); break;
+		case CONFIG_V_DOUBLE: snprintf(value, sizeof(value), "0.5"); break;
+		case CONFIG_V_DURATION: snprintf(value, sizeof(value), "\"1m\""); break;
+		case CONFIG_V_ENUM: snprintf(value, sizeof(value), "\"%s\"", row->names[0]); break;
+		case CONFIG_V_STRING: snprintf(value, sizeof(value), "\"x\""); break;
+		case CONFIG_V_BLOCK: snprintf(value, sizeof(value), "{}"); break;
+		case CONFIG_V_RATES: snprintf(value, sizeof(value), "[]"); break;
+		default: ck_abort_msg("%s: no JSON for this type", row->key);
+		}
+		/* "a.b.c" -> {"a": {"b": {"c": value}}} inside the block. */
+		used = (size_t)snprintf(json, sizeof(json), "{\"%.*s\": {",
+					(int)strlen(blocks[b]) - 1, blocks[b]);
+		snprintf(rest, sizeof(rest), "%s", row->key + strlen(blocks[b]));
+		for (char *tok = strtok(rest, "."), *next; tok; tok = next) {
+			next = strtok(NULL, ".");
+			used += (size_t)snprintf(json + used, sizeof(json) - used, "\"%s\": %s", tok,
+						 next ? "{" : value);
+			closers += next ? 1 : 0;
+		}
+		while (closers--)
+			used += (size_t)snprintf(json + used, sizeof(json) - used, "}");
+		snprintf(json + used, sizeof(json) - used, "}%s}",
+			 b == 1 ? ", \"" POD "\": {}" : "");
+
+		r = config_import_recipe(json, strlen(json), NULL, "d", &yaml, &d);
+		if (r != 0)
+			dump(json, &d, NULL);
+		ck_assert_int_eq(r, 0);
+		ck_assert_ptr_null(find_diag(&d, CONFIG_ERROR, "unknown key", NULL));
+		free(yaml);
+		config_diags_clear(&d);
+		tried++;
+	}
+	/* DESIGN section 3 lists 20 pod and 6 node keys, plus fallback's and behavior's. */
+	ck_assert_int_ge(tried, 26);
+}
+END_TEST
+
 START_TEST(test_byte_order_mark)
 {
 	/* A UTF-8 byte order mark is skipped, and columns on line 1 do not count it. */
@@ -842,6 +940,7 @@ static Suite *recipe_suite(void)
 	tcase_add_test(tc, test_prometheus_keys);
 	tcase_add_test(tc, test_ignored_keys);
 	tcase_add_test(tc, test_byte_order_mark);
+	tcase_add_test(tc, test_schema_keys_import);
 	tcase_add_test(tc, test_yaml_shape);
 	suite_add_tcase(s, tc);
 	return s;
