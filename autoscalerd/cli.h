@@ -11,8 +11,4 @@ int cmd_check(int argc, char **argv);
 int cmd_import_recipe(int argc, char **argv);
 int cmd_config_reference(int argc, char **argv);
 
-/* Whole file (or "-" for stdin) into a NUL-terminated buffer of at most max bytes. Returns
- * 0, or a negative errno (-EFBIG past max). */
-int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
-
 #endif

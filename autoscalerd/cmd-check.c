@@ -4,71 +4,12 @@
  * policies, capacity plans and imported YAML go to stdout.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "autoscalerd/cli.h"
 #include "config/config.h"
-
-int cli_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
-{
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap > max) {
-				r = -EFBIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 16384;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > max) {
-		r = -EFBIG;
-		goto out;
-	}
-	if (!buf && !(buf = malloc(1))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	buf = NULL;
-out:
-	free(buf);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return r;
-}
 
 /* "--name VALUE", "--name=VALUE" or the short form "-x VALUE". Returns the value and
  * advances *i, or NULL when argv[*i] is not this option. *missing is set when the option
@@ -201,7 +142,7 @@ int cmd_import_recipe(int argc, char **argv)
 				"[--deployment NAME]\n");
 		return CLI_EXIT_USAGE;
 	}
-	r = cli_read_file(file, CONFIG_MAX_FILE_SIZE, &json, &len);
+	r = config_read_file(file, CONFIG_MAX_FILE_SIZE, &json, &len);
 	if (r < 0) {
 		fprintf(stderr, "%s: error: cannot read: %s\n", file,
 			r == -EFBIG ? "larger than 4 MiB" : strerror(-r));

@@ -1472,30 +1472,23 @@ out:
 	return r;
 }
 
-int config_load_file(const char *path, config_t **ret, config_diags_t *diags)
+int config_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	char *buf = NULL;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	size_t len = 0, cap = 0;
-	config_t *c = NULL;
-	int fd, r;
+	char *buf = NULL;
+	int r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 }, "cannot open %s: %s",
-				path, strerror(-r));
-		return r;
-	}
+	if (fd < 0)
+		return -errno;
 	for (;;) {
 		ssize_t n;
 
 		if (len == cap) {
 			char *nb;
 
-			if (cap > CONFIG_MAX_FILE_SIZE) {
-				config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
-						"%s is larger than %u bytes", path,
-						CONFIG_MAX_FILE_SIZE);
+			/* Read one byte past max, to tell "exactly max" from "larger". */
+			if (cap > max) {
 				r = -EFBIG;
 				goto out;
 			}
@@ -1512,15 +1505,51 @@ int config_load_file(const char *path, config_t **ret, config_diags_t *diags)
 			continue;
 		if (n < 0) {
 			r = -errno;
-			config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
-					"cannot read %s: %s", path, strerror(-r));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	r = config_load_buffer(buf ? buf : "", len, &c, diags);
+	if (len > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	if (!buf && !(buf = malloc(1))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
+}
+
+int config_load_file(const char *path, config_t **ret, config_diags_t *diags)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	config_t *c = NULL;
+	int r;
+
+	r = config_read_file(path, CONFIG_MAX_FILE_SIZE, &buf, &len);
+	if (r == -EFBIG) {
+		config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
+				"%s is larger than %u bytes", path, CONFIG_MAX_FILE_SIZE);
+		return r;
+	}
+	if (r < 0) {
+		if (r != -ENOMEM)
+			config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
+					"cannot read %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = config_load_buffer(buf, len, &c, diags);
 	if (r < 0)
 		goto out;
 	c->file = strdup(path);
@@ -1533,6 +1562,5 @@ int config_load_file(const char *path, config_t **ret, config_diags_t *diags)
 out:
 	config_free(c);
 	free(buf);
-	close(fd);
 	return r;
 }

@@ -172,6 +172,9 @@ typedef struct config {
  * the reasons in diags, and *ret is untouched. `name` is used in no message; the caller
  * prints diags with the file name it chose. */
 int config_load_file(const char *path, config_t **ret, config_diags_t *diags);
+/* A whole file ("-": stdin) into a NUL-terminated malloc'd buffer of at most max bytes.
+ * Returns 0, or a negative errno: -EFBIG past max, -ENOENT, -EACCES, -ENOMEM, ... */
+int config_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int config_load_buffer(const char *buf, size_t len, config_t **ret, config_diags_t *diags);
 config_t *config_free(config_t *c);
 

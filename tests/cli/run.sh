@@ -124,7 +124,7 @@ if run "bad" 1 "$bin" check --config "$tmp/bad.yaml"; then
 	has bad "$tmp/err" "$tmp/bad.yaml:7:7: error: policies[0].recipe_pod_autoscaling_params: unknown key \"min_replica\" (did you mean \"min_replicas\"?)"
 	[ ! -s "$tmp/out" ] || fail "bad: stdout not empty"
 fi
-run "missing file" 1 "$bin" check --config "$tmp/nope.yaml" && has "missing file" "$tmp/err" "cannot open"
+run "missing file" 1 "$bin" check --config "$tmp/nope.yaml" && has "missing file" "$tmp/err" "error: cannot read $tmp/nope.yaml: No such file or directory"
 run "no --config" 2 "$bin" check
 run "bad option" 2 "$bin" check --conf x
 run "unknown command" 2 "$bin" frobnicate

@@ -904,7 +904,7 @@ START_TEST(test_missing_file)
 	config_t *c = NULL;
 
 	ck_assert_int_eq(config_load_file("/nonexistent/policy.yaml", &c, &d), -ENOENT);
-	find_diag(&d, CONFIG_ERROR, "cannot open /nonexistent/policy.yaml");
+	find_diag(&d, CONFIG_ERROR, "cannot read /nonexistent/policy.yaml: No such file or directory");
 	config_diags_clear(&d);
 }
 END_TEST
