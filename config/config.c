@@ -651,8 +651,9 @@ static void unknown_key(struct walk *w, const config_scope_t *sc, const char *pr
 			best = edit_distance(key->str, k + plen);
 			suggest = k + plen;
 		}
-		used += (size_t)snprintf(list + used, used < sizeof(list) ? sizeof(list) - used : 0,
-					 "%s%s", used ? ", " : "", k + plen);
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+						 used ? ", " : "", k + plen);
 	}
 	if (elsewhere) {
 		char where[PATH_MAX_LEN];

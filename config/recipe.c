@@ -34,6 +34,7 @@
  *   - --deployment replaces deployment_name as both the policy name and the target.
  *   - null is a wrong type like any other, not "unset".
  */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -244,7 +245,7 @@ static int scan_string(struct scan *s)
 		}
 		if (b[s->pos] < 0x20)
 			return scan_fail(s, s->pos,
-					 "control character U+%04X in a string (write it as an escape)",
+					 "control character U+%04X in a string (escape it)",
 					 b[s->pos]);
 		if (b[s->pos] != '\\') {
 			k = utf8_seq(b + s->pos, len - s->pos, &cp);
@@ -271,7 +272,8 @@ static int scan_string(struct scan *s)
 		if (cp == 0)
 			return scan_fail(s, s->pos, "\\u0000 (NUL) in a string is not supported");
 		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return scan_fail(s, s->pos, "unpaired UTF-16 surrogate \\u%04X", (unsigned)cp);
+			return scan_fail(s, s->pos, "unpaired UTF-16 surrogate \\u%04X",
+					 (unsigned)cp);
 		if (cp >= 0xd800 && cp <= 0xdbff) {
 			if (len - s->pos < 12 || b[s->pos + 6] != '\\' || b[s->pos + 7] != 'u' ||
 			    hex4(b + s->pos + 8, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
@@ -347,7 +349,8 @@ static int scan_container(struct scan *s)
 		}
 		if (object) {
 			if (s->pos >= s->t->len || b[s->pos] != '"')
-				return scan_unexpected(s, first ? "a string key or '}'" : "a string key");
+				return scan_unexpected(s, first ? "a string key or '}'" :
+								  "a string key");
 			r = scan_string(s);
 			if (r < 0)
 				return r;
@@ -500,6 +503,11 @@ static void out_add(struct out *o, const char *s, size_t n)
 	o->p[o->n] = '\0';
 }
 
+static void out_str(struct out *o, const char *s)
+{
+	out_add(o, s, strlen(s));
+}
+
 static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void out_printf(struct out *o, const char *fmt, ...)
@@ -512,10 +520,7 @@ static void out_printf(struct out *o, const char *fmt, ...)
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	/* Only keys, numbers and fixed text come through here: they fit. */
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		o->err = o->err ? o->err : -EINVAL;
-		return;
-	}
+	assert(n >= 0 && (size_t)n < sizeof(buf));
 	out_add(o, buf, (size_t)n);
 }
 
@@ -541,7 +546,7 @@ static void out_quoted(struct out *o, const char *str, size_t max)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str), i = 0, run = 0, shown = 0;
 
-	out_add(o, "\"", 1);
+	out_str(o, "\"");
 	while (i < n) {
 		char esc[16];
 		uint32_t cp;
@@ -570,7 +575,7 @@ static void out_quoted(struct out *o, const char *str, size_t max)
 		}
 		if (max && shown + (esc[0] ? strlen(esc) : k) > max) {
 			out_add(o, (const char *)s + i - run, run);
-			out_add(o, "...\"", 4);
+			out_str(o, "...\"");
 			return;
 		}
 		shown += esc[0] ? strlen(esc) : k;
@@ -584,7 +589,7 @@ static void out_quoted(struct out *o, const char *str, size_t max)
 		i += k;
 	}
 	out_add(o, (const char *)s + i - run, run);
-	out_add(o, "\"", 1);
+	out_str(o, "\"");
 }
 
 /* ---- the keys it imports ---------------------------------------------------------- */
@@ -775,6 +780,17 @@ static void unknown_key(import_t *im, size_t off, const char *path, const char *
 	free(o.p);
 }
 
+/* A whole number. No floor(): the library links without libm. */
+static bool integral(double d)
+{
+	if (!isfinite(d))
+		return false;
+	/* Past 2^53 every double is whole, and past 2^63 the cast would overflow. */
+	if (d <= -1e18 || d >= 1e18)
+		return true;
+	return (double)(long long)d == d;
+}
+
 /* How a wrong value is shown: `string "four"`, `number 1.5`, `an object`. */
 static void describe(const cJSON *v, char *buf, size_t size)
 {
@@ -789,7 +805,7 @@ static void describe(const cJSON *v, char *buf, size_t size)
 
 		if (!isfinite(d))
 			snprintf(buf, size, "a number out of range");
-		else if (d == floor(d) && fabs(d) < 1e15)
+		else if (integral(d) && d > -1e15 && d < 1e15)
 			snprintf(buf, size, "number %.0f", d);
 		else {
 			char num[64];
@@ -810,8 +826,7 @@ static void describe(const cJSON *v, char *buf, size_t size)
 
 static bool is_int(const cJSON *v)
 {
-	return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-	       v->valuedouble == floor(v->valuedouble) && v->valuedouble >= INT_MIN &&
+	return cJSON_IsNumber(v) && integral(v->valuedouble) && v->valuedouble >= INT_MIN &&
 	       v->valuedouble <= INT_MAX;
 }
 
@@ -863,11 +878,13 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 		if (is_int(v))
 			return 0;
 		describe(v, found, sizeof(found));
-		if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble))
-			diag(im, CONFIG_ERROR, off, "%s: expected an integer between %d and %d, found %s",
-			     path, INT_MIN, INT_MAX, found);
+		if (cJSON_IsNumber(v) && integral(v->valuedouble))
+			diag(im, CONFIG_ERROR, off,
+			     "%s: expected an integer between %d and %d, found %s", path, INT_MIN,
+			     INT_MAX, found);
 		else
-			diag(im, CONFIG_ERROR, off, "%s: expected an integer, found %s", path, found);
+			diag(im, CONFIG_ERROR, off, "%s: expected an integer, found %s", path,
+			     found);
 		return -EINVAL;
 	case K_NUMBER:
 		if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
@@ -881,7 +898,8 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 			return 0;
 		describe(v, found, sizeof(found));
 		diag(im, CONFIG_ERROR, off,
-		     "%s: expected a duration (integer seconds, or a string like \"90s\", \"5m\", \"1h30m\"), found %s",
+		     "%s: expected a duration (integer seconds, or a string like \"90s\", "
+		     "\"5m\", \"1h30m\"), found %s",
 		     path, found);
 		return -EINVAL;
 	case K_STRING:
@@ -899,7 +917,8 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 	case K_OBJECT:
 		if (!cJSON_IsObject(v)) {
 			describe(v, found, sizeof(found));
-			diag(im, CONFIG_ERROR, off, "%s: expected an object, found %s", path, found);
+			diag(im, CONFIG_ERROR, off, "%s: expected an object, found %s", path,
+			     found);
 			return -EINVAL;
 		}
 		return check_object(im, v, off, f->sub, path);
@@ -1153,18 +1172,25 @@ static int check_recipe(import_t *im, const char *deployment)
 			     "%s: no scheme; imported as prometheus.url with http://", name);
 		} else if ((sep - u == 4 && strncasecmp(u, "http", 4) == 0) ||
 			   (sep - u == 5 && strncasecmp(u, "https", 5) == 0)) {
-			snprintf(im->url, sizeof(im->url), "%s", u);
+			/* Schemes are case-insensitive; the policy file wants them lower. */
+			snprintf(im->url, sizeof(im->url), "%s%s", sep - u == 4 ? "http" : "https",
+				 sep);
 		} else {
+			struct out o = { 0 };
+
+			out_quoted(&o, u, MAX_QUOTED);
 			diag(im, CONFIG_ERROR, sa->key_off,
-			     "%s: expected an http:// or https:// URL, found scheme \"%.*s\"", name,
-			     (int)(sep - u > 16 ? 16 : sep - u), u);
+			     "%s: expected an http:// or https:// URL, found %s", name,
+			     o.err ? "" : o.p);
+			free(o.p);
 			r = -EINVAL;
 		}
 	}
 
 	if (im->top[TOP_AMD_GPU_COUNT].v && im->top[TOP_NVIDIA_GPU_COUNT].v)
 		diag(im, CONFIG_WARNING, im->top[TOP_AMD_GPU_COUNT].key_off,
-		     "recipe_amd_gpu_count: ignored, recipe_nvidia_gpu_count gives the GPUs per replica");
+		     "recipe_amd_gpu_count: ignored, recipe_nvidia_gpu_count gives the GPUs "
+		     "per replica");
 	return r;
 }
 
@@ -1202,19 +1228,19 @@ static void emit_key(struct out *o, int indent, const char *name, const cJSON *v
 	out_indent(o, indent);
 	out_printf(o, "%s:", name);
 	if (!container || !v->child) {
-		out_add(o, " ", 1);
+		out_str(o, " ");
 		if (container)
-			out_add(o, f->kind == K_OBJECT ? "{}" : "[]", 2);
+			out_str(o, f->kind == K_OBJECT ? "{}" : "[]");
 		else
 			emit_scalar(o, v, f->kind);
 		if (comment)
 			out_printf(o, "  # %s", comment);
-		out_add(o, "\n", 1);
+		out_str(o, "\n");
 		return;
 	}
 	if (comment)
 		out_printf(o, "  # %s", comment);
-	out_add(o, "\n", 1);
+	out_str(o, "\n");
 	if (f->kind == K_OBJECT) {
 		for (const field_t *s = f->sub; s->name; s++) {
 			c = cJSON_GetObjectItemCaseSensitive(v, s->name);
@@ -1227,7 +1253,7 @@ static void emit_key(struct out *o, int indent, const char *name, const cJSON *v
 		bool first = true;
 
 		out_indent(o, indent + 2);
-		out_add(o, "- {", 3);
+		out_str(o, "- {");
 		for (const field_t *s = f->sub; s->name; s++) {
 			const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, s->name);
 
@@ -1237,7 +1263,7 @@ static void emit_key(struct out *o, int indent, const char *name, const cJSON *v
 			emit_scalar(o, e, s->kind);
 			first = false;
 		}
-		out_add(o, "}\n", 2);
+		out_str(o, "}\n");
 	}
 }
 
@@ -1251,20 +1277,19 @@ static void emit_policy(import_t *im, struct out *o, const char *namespace_,
 	const cJSON *node = im->top[TOP_NODE_PARAMS].v;
 	bool any = false;
 
-	out_add(o, "# imported from a Corrino recipe by autoscalerd import-recipe\n",
-		strlen("# imported from a Corrino recipe by autoscalerd import-recipe\n"));
+	out_str(o, "# imported from a Corrino recipe by autoscalerd import-recipe\n");
 	if (im->url[0]) {
-		out_add(o, "prometheus:\n  url: ", strlen("prometheus:\n  url: "));
+		out_str(o, "prometheus:\n  url: ");
 		out_quoted(o, im->url, 0);
-		out_add(o, "\n", 1);
+		out_str(o, "\n");
 	}
-	out_add(o, "policies:\n  - name: ", strlen("policies:\n  - name: "));
+	out_str(o, "policies:\n  - name: ");
 	out_quoted(o, name, 0);
-	out_add(o, "\n    target:\n      namespace: ", strlen("\n    target:\n      namespace: "));
+	out_str(o, "\n    target:\n      namespace: ");
 	out_quoted(o, namespace_ ? namespace_ : "default", 0);
-	out_add(o, "\n      deployment: ", strlen("\n      deployment: "));
+	out_str(o, "\n      deployment: ");
 	out_quoted(o, name, 0);
-	out_add(o, "\n", 1);
+	out_str(o, "\n");
 
 	for (int i = TOP_NODE_SHAPE; i <= TOP_NODE_POOL_SIZE; i++) {
 		const cJSON *v = im->top[i].v;
@@ -1280,18 +1305,17 @@ static void emit_policy(import_t *im, struct out *o, const char *namespace_,
 		emit_key(o, 4, top_fields[i].name, v, &top_fields[i], NULL);
 	}
 
-	out_add(o, "    " POD_BLOCK ":", strlen("    " POD_BLOCK ":"));
+	out_str(o, "    " POD_BLOCK ":");
 	for (int i = 0; i < POD_SCALING_METRIC; i++)
 		any = any || im->pod[i].v;
-	out_add(o, any || sm ? "\n" : " {}\n", any || sm ? 1 : 4);
+	out_str(o, any || sm ? "\n" : " {}\n");
 	if (sm) {
 		/* Not a key: the YAML schema has no place for it (see the top of the file). */
-		out_add(o, "      # scaling_metric: ", strlen("      # scaling_metric: "));
+		out_str(o, "      # scaling_metric: ");
 		out_quoted(o, sm->v->valuestring, 0);
-		out_add(o, " (from the recipe; not used)\n",
-			strlen(" (from the recipe; not used)\n"));
+		out_str(o, " (from the recipe; not used)\n");
 		if (!any)
-			out_add(o, "      {}\n", strlen("      {}\n"));
+			out_str(o, "      {}\n");
 	}
 	for (int i = 0; i < POD_SCALING_METRIC; i++)
 		if (im->pod[i].v)
@@ -1302,8 +1326,8 @@ static void emit_policy(import_t *im, struct out *o, const char *namespace_,
 		any = false;
 		for (int i = 0; i < N_NODE; i++)
 			any = any || im->node[i].v;
-		out_add(o, "    " NODE_BLOCK ":", strlen("    " NODE_BLOCK ":"));
-		out_add(o, any ? "\n" : " {}\n", any ? 1 : 4);
+		out_str(o, "    " NODE_BLOCK ":");
+		out_str(o, any ? "\n" : " {}\n");
 		for (int i = 0; i < N_NODE; i++)
 			if (im->node[i].v)
 				emit_key(o, 6, node_fields[i].name, im->node[i].v, &node_fields[i],
@@ -1312,6 +1336,26 @@ static void emit_policy(import_t *im, struct out *o, const char *namespace_,
 }
 
 /* ---- the entry point -------------------------------------------------------------- */
+
+/* config.h promises diagnostics in input order; the checks across keys run after the walk.
+ * A stable insertion sort of this import's own (at most CONFIG_MAX_DIAGS), unplaced last. */
+static void sort_diags(config_diags_t *d, size_t from)
+{
+	for (size_t i = from + 1; i < d->n; i++) {
+		config_diag_t e = d->v[i];
+		long key = e.mark.line ? (long)e.mark.line << 20 | e.mark.col : LONG_MAX;
+		size_t j = i;
+
+		for (; j > from; j--) {
+			const config_mark_t *m = &d->v[j - 1].mark;
+
+			if ((m->line ? (long)m->line << 20 | m->col : LONG_MAX) <= key)
+				break;
+			d->v[j] = d->v[j - 1];
+		}
+		d->v[j] = e;
+	}
+}
 
 static int check_arg(config_diags_t *d, const char *what, const char *s)
 {
@@ -1337,7 +1381,7 @@ int config_import_recipe(const char *json, size_t len, const char *namespace_,
 	char *copy = NULL;
 	struct out o = { 0 };
 	const char *end = NULL;
-	size_t root_off;
+	size_t root_off, first = diags->n;
 	int r;
 
 	if (len > CONFIG_MAX_FILE_SIZE) {
@@ -1398,8 +1442,8 @@ int config_import_recipe(const char *json, size_t len, const char *namespace_,
 		const slot_t *sm = recipe_key(im, TOP_SCALING_METRIC, POD_SCALING_METRIC);
 
 		diag(im, CONFIG_WARNING, sm->key_off,
-		     "%sscaling_metric: not used; autoscalerd scales on the value of `query` (default: "
-		     "the vLLM latency query), so it is kept as a comment",
+		     "%sscaling_metric: not used; autoscalerd scales on the value of `query` "
+		     "(default: the vLLM latency query), so it is kept as a comment",
 		     sm == &im->top[TOP_SCALING_METRIC] ? "" : POD_BLOCK ".");
 	}
 
@@ -1408,13 +1452,15 @@ int config_import_recipe(const char *json, size_t len, const char *namespace_,
 		r = o.err;
 		if (r == -EFBIG)
 			config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
-					"imported policy larger than %u bytes", CONFIG_MAX_FILE_SIZE);
+					"imported policy larger than %u bytes",
+					CONFIG_MAX_FILE_SIZE);
 		goto out;
 	}
 	*ret_yaml = o.p;
 	o.p = NULL;
 	r = 0;
 out:
+	sort_diags(diags, first);
 	free(o.p);
 	cJSON_Delete(root);
 	free(copy);

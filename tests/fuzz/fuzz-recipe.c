@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -115,8 +116,17 @@ static void check_loaded(const uint8_t *data, size_t size, const char *deploymen
 	url = pod_str(root, "server_address");
 	if (!url)
 		url = str_at(root, "server_address");
-	if (url && strstr(url, "://"))
-		REQUIRE(cfg->prometheus.url && strcmp(cfg->prometheus.url, url) == 0);
+	if (url) {
+		const char *sep = strstr(url, "://"), *got = cfg->prometheus.url;
+
+		/* As given, but with the scheme in lower case, or "http://" added. */
+		REQUIRE(got != NULL);
+		if (sep)
+			REQUIRE(strncasecmp(got, url, (size_t)(sep - url)) == 0 &&
+				strcmp(got + (sep - url), sep) == 0);
+		else
+			REQUIRE(strncmp(got, "http://", 7) == 0 && strcmp(got + 7, url) == 0);
+	}
 	cJSON_Delete(root);
 }
 

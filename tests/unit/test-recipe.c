@@ -418,7 +418,8 @@ static const struct bad_recipe {
 	{ "\"x\"", "d", 1, 1, "a recipe is a JSON object, found string \"x\"", NULL },
 	{ "\xef\xbb\xbf" "9", "d", 1, 1, "a recipe is a JSON object, found number 9", NULL },
 	{ "\xef\xbb\xbf\n  null", "d", 2, 3, "a recipe is a JSON object, found null", NULL },
-	{ "{\"deployment_name\": \"d\",\n \"" POD "\": {\"max_replicas\": \"four\"}}", NULL, 2, 52, POD ".max_replicas: expected an integer, found string \"four\"", NULL },
+	{ "{\"deployment_name\": \"d\",\n \"" POD "\": {\"max_replicas\": \"four\"}}", NULL, 2,
+	  52, POD ".max_replicas: expected an integer, found string \"four\"", NULL },
 	{ "{\"" POD "\": {\"max_replicas\": 2.5}}", "d", 1, 52,
 	  POD ".max_replicas: expected an integer, found number 2.5", NULL },
 	{ "{\"" POD "\": {\"max_replicas\": 4294967296}}", "d", 1, 52,
@@ -457,7 +458,8 @@ static const struct bad_recipe {
 	  NODE ".max_nodes: expected an integer, found string \"2\"", NULL },
 	{ "{\"" POD "\": {\"max_replicas\": 1, \"max_replicas\": 2}}", "d", 1, 55,
 	  POD ".max_replicas: duplicate key", NULL },
-	{ "{\"deployment_name\": \"a\", \"deployment_name\": \"b\", \"" POD "\": {}}", NULL, 1, 26, "deployment_name: duplicate key", NULL },
+	{ "{\"deployment_name\": \"a\", \"deployment_name\": \"b\", \"" POD "\": {}}", NULL, 1,
+	  26, "deployment_name: duplicate key", NULL },
 	{ "{\"deployment_name\": 7, \"" POD "\": {}}", NULL, 1, 21,
 	  "deployment_name: expected a string, found number 7", NULL },
 	{ "{\"deployment_name\": \"\", \"" POD "\": {}}", NULL, 1, 2,
@@ -478,7 +480,7 @@ static const struct bad_recipe {
 	{ "{\"scaler_type\": 1, \"" POD "\": {}}", "d", 1, 17,
 	  "scaler_type: expected a string, found number 1", NULL },
 	{ "{\"server_address\": \"ftp://prom\", \"" POD "\": {}}", "d", 1, 2,
-	  "server_address: expected an http:// or https:// URL, found scheme \"ftp\"", NULL },
+	  "server_address: expected an http:// or https:// URL, found \"ftp://prom\"", NULL },
 	{ "{\"server_address\": \"\", \"" POD "\": {}}", "d", 1, 2, "server_address: empty URL",
 	  NULL },
 };
@@ -656,8 +658,9 @@ START_TEST(test_query_round_trip)
 	char *js = json_string(q), *json, *yaml = NULL;
 	config_t *cfg;
 
-	ck_assert_int_ge(asprintf(&json, "{\"deployment_name\": \"d\", \"" POD "\": {\"max_replicas\": 2, \"query\": %s, "
-				  "\"metric_selector\": %s}}",
+	ck_assert_int_ge(asprintf(&json,
+				  "{\"deployment_name\": \"d\", \"" POD "\": {\"max_replicas\": 2, "
+				  "\"query\": %s, \"metric_selector\": %s}}",
 				  js, strstr(q, "{{") ? "\"a=\\\"b\\\"\"" : js),
 			 0);
 	cfg = import_load_n(json, strlen(json), NULL, NULL, &di, &yaml);
@@ -744,7 +747,7 @@ END_TEST
 
 START_TEST(test_prometheus_keys)
 {
-	config_diags_t di = { 0 };
+	config_diags_t di = { 0 }, dl = { 0 };
 	const config_diag_t *w;
 	char *yaml = NULL;
 	config_t *cfg;
@@ -752,7 +755,8 @@ START_TEST(test_prometheus_keys)
 
 	/* Top level, no scheme: http:// is added, with a warning at the key. */
 	json = "{\"deployment_name\": \"d\", \"scaler_type\": \"prometheus\",\n"
-	       "  \"server_address\": \"prometheus.cluster-tools:9090\", \"" POD "\": {\"max_replicas\": 2}}";
+	       "  \"server_address\": \"prometheus.cluster-tools:9090\",\n"
+	       "  \"" POD "\": {\"max_replicas\": 2}}";
 	cfg = import_load(json, NULL, NULL, &di);
 	ck_assert_str_eq(cfg->prometheus.url, "http://prometheus.cluster-tools:9090");
 	ck_assert_uint_eq(di.warnings, 1);
@@ -764,11 +768,34 @@ START_TEST(test_prometheus_keys)
 	config_diags_clear(&di);
 
 	/* In the pod block (the blueprint schema's place), https kept as it is. */
-	json = "{\"deployment_name\": \"d\", \"" POD "\": {\"max_replicas\": 2, \"scaler_type\": \"prometheus\","
+	json = "{\"deployment_name\": \"d\", \"" POD "\": {\"max_replicas\": 2,"
+	       " \"scaler_type\": \"prometheus\","
 	       " \"server_address\": \"https://prom.example:443/sub\"}}";
 	cfg = import_load(json, NULL, NULL, &di);
 	ck_assert_str_eq(cfg->prometheus.url, "https://prom.example:443/sub");
 	ck_assert_uint_eq(di.n, 0);
+	config_free(cfg);
+	config_diags_clear(&di);
+
+	/* The scheme is written in lower case, as the policy file wants it. */
+	json = "{\"deployment_name\": \"d\", \"server_address\": \"HTTPS://Prom:9090\","
+	       " \"" POD "\": {\"max_replicas\": 2}}";
+	cfg = import_load(json, NULL, NULL, &di);
+	ck_assert_str_eq(cfg->prometheus.url, "https://Prom:9090");
+	ck_assert_uint_eq(di.n, 0);
+	config_free(cfg);
+	config_diags_clear(&di);
+
+	/* Diagnostics come in input order, whichever check found them. */
+	json = "{\"deployment_name\": \"d\", \"recipe_node_shape\": \"VM.GPU.A10.2\",\n"
+	       "\"server_address\": \"prom\",\n"
+	       "\"" NODE "\": {\"max_nodes\": 1, \"on_nan\": \"zero\"},\n"
+	       "\"scaling_metric\": \"m\",\n"
+	       "\"" POD "\": {\"max_replicas\": 2}}";
+	cfg = import_load(json, NULL, NULL, &di);
+	ck_assert_uint_eq(di.n, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(di.v[i].mark.line, 2 + i);
 	config_free(cfg);
 	config_diags_clear(&di);
 
@@ -783,13 +810,27 @@ START_TEST(test_prometheus_keys)
 	config_diags_clear(&di);
 
 	/* scaling_metric: a comment and a warning, nothing else. */
-	json = "{\"deployment_name\": \"d\", \"" POD "\": {\"max_replicas\": 2, \"scaling_metric\": \"a\\\"b\\nc\"}}";
+	json = "{\"deployment_name\": \"d\", \"" POD "\": {\"max_replicas\": 2,"
+	       " \"scaling_metric\": \"a\\\"b\\nc\"}}";
 	cfg = import_load_n(json, strlen(json), NULL, NULL, &di, &yaml);
 	ck_assert_uint_eq(di.warnings, 1);
 	ck_assert_ptr_nonnull(find_diag(&di, CONFIG_WARNING, POD ".scaling_metric: not used", NULL));
 	ck_assert_ptr_nonnull(strstr(yaml, "# scaling_metric: \"a\\\"b\\nc\""));
 	ck_assert_ptr_null(cfg->policies[0].query);
 	config_free(cfg);
+	config_diags_clear(&di);
+	free(yaml);
+
+	/* Alone in the block: the comment, then an empty mapping the parser can read. */
+	json = "{\"deployment_name\": \"d\", \"" POD "\": {\"scaling_metric\": \"m\"}}";
+	yaml = NULL;
+	ck_assert_int_eq(config_import_recipe(json, strlen(json), NULL, NULL, &yaml, &di), 0);
+	ck_assert_ptr_nonnull(strstr(yaml, "    " POD ":\n      # scaling_metric: \"m\""));
+	cfg = NULL;
+	ck_assert_int_eq(config_load_buffer(yaml, strlen(yaml), &cfg, &dl), -EINVAL);
+	ck_assert_uint_eq(dl.errors, 1);
+	ck_assert_ptr_nonnull(find_diag(&dl, CONFIG_ERROR, "missing key \"max_replicas\"", NULL));
+	config_diags_clear(&dl);
 	config_diags_clear(&di);
 	free(yaml);
 }
@@ -836,14 +877,29 @@ START_TEST(test_schema_keys_import)
 		if (b == 2)
 			continue;
 		switch (row->type) {
-		case CONFIG_V_INT: snprintf(value, sizeof(value), "1"); break;
-		case CONFIG_V_DOUBLE: snprintf(value, sizeof(value), "0.5"); break;
-		case CONFIG_V_DURATION: snprintf(value, sizeof(value), "\"1m\""); break;
-		case CONFIG_V_ENUM: snprintf(value, sizeof(value), "\"%s\"", row->names[0]); break;
-		case CONFIG_V_STRING: snprintf(value, sizeof(value), "\"x\""); break;
-		case CONFIG_V_BLOCK: snprintf(value, sizeof(value), "{}"); break;
-		case CONFIG_V_RATES: snprintf(value, sizeof(value), "[]"); break;
-		default: ck_abort_msg("%s: no JSON for this type", row->key);
+		case CONFIG_V_INT:
+			snprintf(value, sizeof(value), "1");
+			break;
+		case CONFIG_V_DOUBLE:
+			snprintf(value, sizeof(value), "0.5");
+			break;
+		case CONFIG_V_DURATION:
+			snprintf(value, sizeof(value), "\"1m\"");
+			break;
+		case CONFIG_V_ENUM:
+			snprintf(value, sizeof(value), "\"%s\"", row->names[0]);
+			break;
+		case CONFIG_V_STRING:
+			snprintf(value, sizeof(value), "\"x\"");
+			break;
+		case CONFIG_V_BLOCK:
+			snprintf(value, sizeof(value), "{}");
+			break;
+		case CONFIG_V_RATES:
+			snprintf(value, sizeof(value), "[]");
+			break;
+		default:
+			ck_abort_msg("%s: no JSON for this type", row->key);
 		}
 		/* "a.b.c" -> {"a": {"b": {"c": value}}} inside the block. */
 		used = (size_t)snprintf(json, sizeof(json), "{\"%.*s\": {",
