@@ -691,16 +691,14 @@ static bool set_scalar(struct walk *w, const config_row_t *row, const ynode_t *v
 	char found[128], lo[32], hi[32], expect[512];
 	bool ok = false;
 
-	describe(v, found, sizeof(found));
-	format_bound(row, row->min, lo, sizeof(lo));
-	format_bound(row, row->max, hi, sizeof(hi));
-	expect[0] = '\0';
+	found[0] = expect[0] = '\0';
 
 	if (v->kind != YN_SCALAR || ynode_is_null(v) || strlen(v->str) != v->len) {
 		if (v->kind == YN_SCALAR && !ynode_is_null(v))
 			snprintf(found, sizeof(found), "a value with a NUL character");
 		goto bad;
 	}
+	/* The error path below formats what was found; the common path formats nothing. */
 
 	switch (row->type) {
 	case CONFIG_V_INT: {
@@ -785,6 +783,10 @@ static bool set_scalar(struct walk *w, const config_row_t *row, const ynode_t *v
 	if (ok)
 		return true;
 bad:
+	if (!found[0])
+		describe(v, found, sizeof(found));
+	format_bound(row, row->min, lo, sizeof(lo));
+	format_bound(row, row->max, hi, sizeof(hi));
 	if (!expect[0]) {
 		switch (row->type) {
 		case CONFIG_V_INT:
@@ -1301,41 +1303,86 @@ no_capacity:
 		      "tolerance is not used: tolerance_up and tolerance_down are both set");
 }
 
-/* Two policies must not share a name, a Deployment or a node pool. */
-static void check_unique(struct walk *w, config_t *c)
+/* Two policies must not share a name, a Deployment or a node pool. Sorting keeps this
+ * O(n log n) at CONFIG_MAX_POLICIES; the first in file order is the one others collide with. */
+struct policy_key {
+	const char *a, *b; /* b may be "" */
+	size_t i;
+};
+
+static int cmp_policy_key(const void *x, const void *y)
 {
+	const struct policy_key *p = x, *q = y;
+	int r = strcmp(p->a, q->a);
+
+	if (!r)
+		r = strcmp(p->b, q->b);
+	return r ? r : (p->i > q->i) - (p->i < q->i);
+}
+
+enum { UNIQUE_NAME, UNIQUE_TARGET, UNIQUE_POOL };
+
+static void check_unique_by(struct walk *w, config_t *c, int what)
+{
+	struct policy_key *k = calloc(c->n_policies + 1, sizeof(*k));
+	size_t n = 0;
+
+	if (!k) {
+		w->oom = 1;
+		return;
+	}
 	for (size_t i = 0; i < c->n_policies; i++) {
-		config_policy_t *a = &c->policies[i];
+		const config_policy_t *p = &c->policies[i];
+		const char *a = what == UNIQUE_NAME ? p->name :
+				what == UNIQUE_POOL ? p->node_pool_id :
+						      p->namespace_;
+		const char *b = what == UNIQUE_TARGET ? p->deployment : "";
 
-		for (size_t j = 0; j < i; j++) {
-			config_policy_t *b = &c->policies[j];
-			config_mark_t bm;
+		if (a && b)
+			k[n++] = (struct policy_key){ a, b, i };
+	}
+	qsort(k, n, sizeof(*k), cmp_policy_key);
+	for (size_t j = 1, first = 0; j < n; j++) {
+		config_policy_t *p, *f;
+		config_mark_t fm;
 
-			if (a->name && b->name && !strcmp(a->name, b->name)) {
-				bm = where(b, P_NAME);
-				pdiag(w, CONFIG_ERROR, a, i, P_NAME,
-				      "duplicate policy name \"%s\" (first at line %d, column %d)",
-				      a->name, bm.line, bm.col);
-			}
-			if (a->deployment && b->deployment && a->namespace_ && b->namespace_ &&
-			    !strcmp(a->deployment, b->deployment) &&
-			    !strcmp(a->namespace_, b->namespace_)) {
-				bm = where(b, P_TARGET);
-				pdiag(w, CONFIG_ERROR, a, i, P_TARGET,
-				      "Deployment %s/%s is already the target of policy \"%s\" (line "
-				      "%d): two policies would fight over it",
-				      a->namespace_, a->deployment, b->name ? b->name : "?", bm.line);
-			}
-			if (a->node_pool_id && b->node_pool_id &&
-			    !strcmp(a->node_pool_id, b->node_pool_id)) {
-				bm = where(b, P_NODE_POOL);
-				pdiag(w, CONFIG_ERROR, a, i, P_NODE_POOL,
-				      "node pool %s is already used by policy \"%s\" (line %d): node "
-				      "pools are dedicated to one policy",
-				      a->node_pool_id, b->name ? b->name : "?", bm.line);
-			}
+		if (strcmp(k[j].a, k[first].a) || strcmp(k[j].b, k[first].b)) {
+			first = j;
+			continue;
+		}
+		p = &c->policies[k[j].i];
+		f = &c->policies[k[first].i];
+		switch (what) {
+		case UNIQUE_NAME:
+			fm = where(f, P_NAME);
+			pdiag(w, CONFIG_ERROR, p, k[j].i, P_NAME,
+			      "duplicate policy name \"%s\" (first at line %d, column %d)", p->name,
+			      fm.line, fm.col);
+			break;
+		case UNIQUE_TARGET:
+			fm = where(f, P_TARGET);
+			pdiag(w, CONFIG_ERROR, p, k[j].i, P_TARGET,
+			      "Deployment %s/%s is already the target of policy \"%s\" (line %d): two "
+			      "policies would fight over it",
+			      p->namespace_, p->deployment, f->name ? f->name : "?", fm.line);
+			break;
+		default:
+			fm = where(f, P_NODE_POOL);
+			pdiag(w, CONFIG_ERROR, p, k[j].i, P_NODE_POOL,
+			      "node pool %s is already used by policy \"%s\" (line %d): node pools are "
+			      "dedicated to one policy",
+			      p->node_pool_id, f->name ? f->name : "?", fm.line);
+			break;
 		}
 	}
+	free(k);
+}
+
+static void check_unique(struct walk *w, config_t *c)
+{
+	check_unique_by(w, c, UNIQUE_NAME);
+	check_unique_by(w, c, UNIQUE_TARGET);
+	check_unique_by(w, c, UNIQUE_POOL);
 }
 
 static void check_global(struct walk *w, config_t *c)

@@ -19,7 +19,7 @@
 /* Input limits: anything larger is an error, never a crash or a stall. */
 #define CONFIG_MAX_FILE_SIZE (4u << 20)
 #define CONFIG_MAX_DEPTH 24
-#define CONFIG_MAX_NODES 200000
+#define CONFIG_MAX_NODES 500000
 #define CONFIG_MAX_SCALAR 65536
 #define CONFIG_MAX_POLICIES 5000
 #define CONFIG_MAX_HEADERS 32
