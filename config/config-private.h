@@ -67,6 +67,9 @@ struct config_meta {
 
 extern const config_scope_t config_global_scope, config_policy_scope, config_rate_scope;
 
+/* Index of the block row holding a dotted key, or -1 at the top of the scope. */
+int config_parent_row(const config_scope_t *sc, const char *key);
+
 /* Scalar parsers shared by the YAML walker and the recipe import. All are strict and
  * locale-independent: the whole string must match, or -EINVAL; out of range: -ERANGE. */
 int config_parse_int(const char *s, long long *ret);

@@ -589,8 +589,7 @@ static const config_row_t *find_row(const config_scope_t *sc, const char *key, s
 	return NULL;
 }
 
-/* Parent block of a dotted key, or -1 at the top of the scope. */
-static int parent_row(const config_scope_t *sc, const char *key)
+int config_parent_row(const config_scope_t *sc, const char *key)
 {
 	const char *dot = strrchr(key, '.');
 	char buf[PATH_MAX_LEN];
@@ -1044,7 +1043,7 @@ static void finish_scope(struct walk *w, const config_scope_t *sc, void *base,
 		}
 		if (!(row->flags & CONFIG_F_REQUIRED))
 			continue;
-		parent = parent_row(sc, row->key);
+		parent = config_parent_row(sc, row->key);
 		if (parent >= 0 && meta->mark[parent].line <= 0)
 			continue;
 		snprintf(path, sizeof(path), "%s%s", path_prefix,
@@ -1121,7 +1120,7 @@ static config_mark_t where(const config_policy_t *p, int row)
 	while (parent >= 0) {
 		if (p->meta->mark[parent].line > 0)
 			return p->meta->mark[parent];
-		parent = parent_row(&config_policy_scope, policy_rows[parent].key);
+		parent = config_parent_row(&config_policy_scope, policy_rows[parent].key);
 	}
 	return p->meta->self;
 }

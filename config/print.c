@@ -138,7 +138,8 @@ void config_print_policy(const config_policy_t *p, FILE *out)
 			continue;
 		case CONFIG_V_RATES: {
 			bool up = strstr(row->key, "scale_up") != NULL;
-			bool block_set = p->meta->mark[i - 2].line > 0; /* behavior.scale_* */
+			int block = config_parent_row(sc, row->key); /* behavior.scale_* */
+			bool block_set = block >= 0 && p->meta->mark[block].line > 0;
 
 			format_rules(up ? &p->engine.up : &p->engine.down, val, sizeof(val));
 			fprintf(out, "%*s%s: %s%s\n", indent, "", "effective", val,
