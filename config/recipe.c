@@ -594,146 +594,59 @@ static void out_quoted(struct out *o, const char *str, size_t max)
 
 /* ---- the keys it imports ---------------------------------------------------------- */
 
-typedef enum kind {
-	K_INT,      /* an integral JSON number in int range */
-	K_NUMBER,   /* any finite JSON number */
-	K_DURATION, /* integral seconds, or a duration string ("90s", "5m") */
-	K_STRING,
-	K_OBJECT, /* keys from `sub` */
-	K_LIST,   /* of objects with keys from `sub`, at most ENGINE_MAX_RATE_POLICIES */
-} kind_t;
-
-typedef struct field {
-	const char *name;
-	kind_t kind;
-	const struct field *sub; /* K_OBJECT, K_LIST: NULL-terminated */
-} field_t;
-
-static const field_t rate_fields[] = {
-	{ "type", K_STRING, NULL },
-	{ "value", K_INT, NULL },
-	{ "period", K_DURATION, NULL },
-	{ NULL, K_INT, NULL },
-};
-
-static const field_t rules_fields[] = {
-	{ "select", K_STRING, NULL },
-	{ "policies", K_LIST, rate_fields },
-	{ NULL, K_INT, NULL },
-};
-
-static const field_t behavior_fields[] = {
-	{ "scale_up", K_OBJECT, rules_fields },
-	{ "scale_down", K_OBJECT, rules_fields },
-	{ NULL, K_INT, NULL },
-};
-
-static const field_t fallback_fields[] = {
-	{ "failure_threshold", K_INT, NULL },
-	{ "replicas", K_INT, NULL },
-	{ NULL, K_INT, NULL },
-};
-
-/* recipe_pod_autoscaling_params, in the order they are written out. The last three are
- * recipe-level keys that OCI AI Blueprints' schema puts in this block (see the top). */
-enum {
-	POD_SCALING_METRIC = 22,
-	POD_SCALER_TYPE,
-	POD_SERVER_ADDRESS,
-	N_POD
-};
-
-static const field_t pod_fields[N_POD + 1] = {
-	{ "min_replicas", K_INT, NULL },
-	{ "max_replicas", K_INT, NULL },
-	{ "collect_metrics_timespan", K_DURATION, NULL },
-	{ "scaling_threshold", K_NUMBER, NULL },
-	{ "scaling_cooldown", K_DURATION, NULL },
-	{ "polling_interval", K_DURATION, NULL },
-	{ "stabilization_window_down", K_DURATION, NULL },
-	{ "scaling_period_down", K_DURATION, NULL },
-	{ "stabilization_window_up", K_DURATION, NULL },
-	{ "scaling_period_up", K_DURATION, NULL },
-	{ "query", K_STRING, NULL },
-	{ "metric_selector", K_STRING, NULL },
-	{ "latency_slo_seconds", K_NUMBER, NULL },
-	{ "metric_type", K_STRING, NULL },
-	{ "tolerance", K_NUMBER, NULL },
-	{ "tolerance_up", K_NUMBER, NULL },
-	{ "tolerance_down", K_NUMBER, NULL },
-	{ "on_empty_result", K_STRING, NULL },
-	{ "on_nan", K_STRING, NULL },
-	{ "series_aggregation", K_STRING, NULL },
-	{ "fallback", K_OBJECT, fallback_fields },
-	{ "behavior", K_OBJECT, behavior_fields },
-	[POD_SCALING_METRIC] = { "scaling_metric", K_STRING, NULL },
-	[POD_SCALER_TYPE] = { "scaler_type", K_STRING, NULL },
-	[POD_SERVER_ADDRESS] = { "server_address", K_STRING, NULL },
-	{ NULL, K_INT, NULL },
-};
-
-enum { N_NODE = 6 };
-
-static const field_t node_fields[N_NODE + 1] = {
-	{ "node_pool_id", K_STRING, NULL },
-	{ "min_nodes", K_INT, NULL },
-	{ "max_nodes", K_INT, NULL },
-	{ "scale_down_unneeded_time", K_DURATION, NULL },
-	{ "scale_down_delay_after_add", K_DURATION, NULL },
-	{ "max_node_provision_time", K_DURATION, NULL },
-	{ NULL, K_INT, NULL },
-};
-
-/* Top-level keys it reads; every other top-level key belongs to the deployment, not to
- * autoscaling, and is ignored. */
-enum {
-	TOP_DEPLOYMENT_NAME,
-	TOP_NODE_SHAPE,
-	TOP_NVIDIA_GPU_COUNT,
-	TOP_AMD_GPU_COUNT,
-	TOP_REPLICA_COUNT,
-	TOP_NODE_POOL_SIZE,
-	TOP_POD_PARAMS,
-	TOP_NODE_PARAMS,
-	TOP_SCALING_METRIC,
-	TOP_SCALER_TYPE,
-	TOP_SERVER_ADDRESS,
-	N_TOP
-};
-
-static const field_t top_fields[N_TOP + 1] = {
-	[TOP_DEPLOYMENT_NAME] = { "deployment_name", K_STRING, NULL },
-	[TOP_NODE_SHAPE] = { "recipe_node_shape", K_STRING, NULL },
-	[TOP_NVIDIA_GPU_COUNT] = { "recipe_nvidia_gpu_count", K_INT, NULL },
-	[TOP_AMD_GPU_COUNT] = { "recipe_amd_gpu_count", K_INT, NULL },
-	[TOP_REPLICA_COUNT] = { "recipe_replica_count", K_INT, NULL },
-	[TOP_NODE_POOL_SIZE] = { "recipe_node_pool_size", K_INT, NULL },
-	[TOP_POD_PARAMS] = { "recipe_pod_autoscaling_params", K_OBJECT, NULL },
-	[TOP_NODE_PARAMS] = { "recipe_node_autoscaling_params", K_OBJECT, NULL },
-	[TOP_SCALING_METRIC] = { "scaling_metric", K_STRING, NULL },
-	[TOP_SCALER_TYPE] = { "scaler_type", K_STRING, NULL },
-	[TOP_SERVER_ADDRESS] = { "server_address", K_STRING, NULL },
-	[N_TOP] = { NULL, K_INT, NULL },
-};
+/* The policy schema (config_policy_scope, and config_rate_scope inside a list of rate
+ * policies) says which keys each JSON object takes and what it holds: the keys of an
+ * object are the last steps of the rows one level below it. By the row's type, the JSON
+ * is: INT an integral number in int range; DOUBLE any finite number; DURATION integral
+ * seconds or a duration string ("90s", "5m"); STRING and ENUM a string (the policy parser
+ * checks the names); BOOL a boolean; BLOCK an object; RATES a list of objects, at most
+ * ENGINE_MAX_RATE_POLICIES. At the top of a policy only Corrino's keys, named recipe_*,
+ * are read: name, target and the rest are autoscalerd's, and a recipe's are ignored. */
 
 #define POD_BLOCK "recipe_pod_autoscaling_params"
 #define NODE_BLOCK "recipe_node_autoscaling_params"
 
-/* One imported value and where it came from. */
+/* Keys of the recipe format that the policy schema does not have (see the top). */
+enum {
+	X_DEPLOYMENT_NAME,
+	X_AMD_GPU_COUNT,
+	X_SCALING_METRIC,
+	X_SCALER_TYPE,
+	X_SERVER_ADDRESS,
+	X_POD_SCALING_METRIC,
+	X_POD_SCALER_TYPE,
+	X_POD_SERVER_ADDRESS,
+	N_X
+};
+
+static const config_row_t recipe_rows[N_X] = {
+	[X_DEPLOYMENT_NAME] = { .key = "deployment_name", .type = CONFIG_V_STRING },
+	[X_AMD_GPU_COUNT] = { .key = "recipe_amd_gpu_count", .type = CONFIG_V_INT },
+	[X_SCALING_METRIC] = { .key = "scaling_metric", .type = CONFIG_V_STRING },
+	[X_SCALER_TYPE] = { .key = "scaler_type", .type = CONFIG_V_STRING },
+	[X_SERVER_ADDRESS] = { .key = "server_address", .type = CONFIG_V_STRING },
+	[X_POD_SCALING_METRIC] = { .key = POD_BLOCK ".scaling_metric", .type = CONFIG_V_STRING },
+	[X_POD_SCALER_TYPE] = { .key = POD_BLOCK ".scaler_type", .type = CONFIG_V_STRING },
+	[X_POD_SERVER_ADDRESS] = { .key = POD_BLOCK ".server_address", .type = CONFIG_V_STRING },
+};
+
+static const config_scope_t recipe_scope = { "recipe", recipe_rows, N_X };
+
+/* One value read at the top or in one of the two blocks, and where it came from. */
 typedef struct slot {
-	const cJSON *v;
-	size_t key_off;
-	bool moved; /* found in recipe_node_autoscaling_params */
+	const cJSON *v; /* NULL: absent, or a wrong value */
+	size_t key_off, val_off;
+	bool seen;       /* in its own place, even with a wrong value: duplicates */
+	bool seen_moved; /* the same for a pod key in recipe_node_autoscaling_params */
+	bool moved;      /* v comes from there */
 } slot_t;
 
 typedef struct import {
 	struct text t;
 	struct scan s;
 	config_diags_t *d;
-	slot_t top[N_TOP];
-	uint32_t top_present; /* set even when the value was wrong: no "missing" on top */
-	slot_t pod[N_POD];
-	slot_t node[N_NODE];
+	slot_t pol[CONFIG_MAX_ROWS]; /* by row of config_policy_scope */
+	slot_t rec[N_X];
 	char url[CONFIG_MAX_SCALAR + 16];
 } import_t;
 
@@ -753,12 +666,56 @@ static void diag(import_t *im, config_severity_t sev, size_t off, const char *fm
 	va_end(ap);
 }
 
-static int field_index(const field_t *f, const char *name)
+/* The last step of `key` when it is one level below `block` ("" for the top), else NULL. */
+static const char *child_name(const char *key, const char *block)
 {
-	for (int i = 0; f[i].name; i++)
-		if (strcmp(f[i].name, name) == 0)
-			return i;
-	return -1;
+	size_t n = strlen(block);
+
+	if (n > 0) {
+		if (strncmp(key, block, n) != 0 || key[n] != '.')
+			return NULL;
+		key += n + 1;
+	}
+	return strchr(key, '.') ? NULL : key;
+}
+
+static const config_row_t *child_row(const config_scope_t *sc, const char *block,
+				     const char *name)
+{
+	for (size_t i = 0; i < sc->n; i++) {
+		const char *c = child_name(sc->rows[i].key, block);
+
+		if (c && strcmp(c, name) == 0)
+			return &sc->rows[i];
+	}
+	return NULL;
+}
+
+/* A key read at the top or in a block: a policy row, else one of recipe_rows. */
+static const config_row_t *recipe_row(const char *block, const char *name)
+{
+	const config_row_t *row = child_row(&config_policy_scope, block, name);
+
+	if (row && !*block && strncmp(name, "recipe_", strlen("recipe_")) != 0)
+		row = NULL;
+	return row ? row : child_row(&recipe_scope, block, name);
+}
+
+static slot_t *slot_of(import_t *im, const config_row_t *row)
+{
+	for (size_t i = 0; i < N_X; i++)
+		if (row == &recipe_rows[i])
+			return &im->rec[i];
+	return &im->pol[row - config_policy_scope.rows];
+}
+
+/* The slot of a policy key the import itself names. */
+static slot_t *policy_slot(import_t *im, const char *key)
+{
+	const config_row_t *row = child_row(&config_policy_scope, "", key);
+
+	assert(row);
+	return slot_of(im, row);
 }
 
 /* A key of the input is named as a path step when it is a plain word, else quoted. */
@@ -830,42 +787,44 @@ static bool is_int(const cJSON *v)
 	       v->valuedouble <= INT_MAX;
 }
 
-static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *f,
+static int check_value(import_t *im, const cJSON *v, size_t off, const config_row_t *row,
 		       const char *path);
 
-/* The members of an object: each must be a key of `fields`, at most once. */
-static int check_object(import_t *im, const cJSON *obj, size_t off, const field_t *fields,
-			const char *path)
+/* The members of an object: each the last step of a row of `sc` one level below `block`,
+ * at most once. */
+static int check_object(import_t *im, const cJSON *obj, size_t off, const config_scope_t *sc,
+			const char *block, const char *path)
 {
 	uint64_t seen = 0;
 	size_t cur = off, key, val;
 	int r = 0;
 
 	for (const cJSON *c = obj->child; c; c = c->next) {
+		const config_row_t *row = child_row(sc, block, c->string);
 		char sub[256];
-		int i;
+		uint64_t bit;
 
 		next_member(&im->s, &cur, &key, &val);
-		i = field_index(fields, c->string);
-		if (i < 0) {
+		if (!row) {
 			unknown_key(im, key, path, c->string, "");
 			r = -EINVAL;
 			continue;
 		}
-		snprintf(sub, sizeof(sub), "%s.%s", path, fields[i].name);
-		if (seen & (UINT64_C(1) << i)) {
+		snprintf(sub, sizeof(sub), "%s.%s", path, c->string);
+		bit = UINT64_C(1) << (row - sc->rows);
+		if (seen & bit) {
 			diag(im, CONFIG_ERROR, key, "%s: duplicate key", sub);
 			r = -EINVAL;
 			continue;
 		}
-		seen |= UINT64_C(1) << i;
-		if (check_value(im, c, val, &fields[i], sub) < 0)
+		seen |= bit;
+		if (check_value(im, c, val, row, sub) < 0)
 			r = -EINVAL;
 	}
 	return r;
 }
 
-static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *f,
+static int check_value(import_t *im, const cJSON *v, size_t off, const config_row_t *row,
 		       const char *path)
 {
 	char found[128];
@@ -873,8 +832,8 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 	size_t cur = off, val;
 	int i, r = 0;
 
-	switch (f->kind) {
-	case K_INT:
+	switch (row->type) {
+	case CONFIG_V_INT:
 		if (is_int(v))
 			return 0;
 		describe(v, found, sizeof(found));
@@ -886,13 +845,13 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 			diag(im, CONFIG_ERROR, off, "%s: expected an integer, found %s", path,
 			     found);
 		return -EINVAL;
-	case K_NUMBER:
+	case CONFIG_V_DOUBLE:
 		if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
 			return 0;
 		describe(v, found, sizeof(found));
 		diag(im, CONFIG_ERROR, off, "%s: expected a number, found %s", path, found);
 		return -EINVAL;
-	case K_DURATION:
+	case CONFIG_V_DURATION:
 		if ((is_int(v) && v->valuedouble >= 0) ||
 		    (cJSON_IsString(v) && config_parse_duration(v->valuestring, &ms) == 0))
 			return 0;
@@ -902,7 +861,8 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 		     "\"5m\", \"1h30m\"), found %s",
 		     path, found);
 		return -EINVAL;
-	case K_STRING:
+	case CONFIG_V_STRING:
+	case CONFIG_V_ENUM:
 		if (!cJSON_IsString(v)) {
 			describe(v, found, sizeof(found));
 			diag(im, CONFIG_ERROR, off, "%s: expected a string, found %s", path, found);
@@ -914,15 +874,22 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 			return -EINVAL;
 		}
 		return 0;
-	case K_OBJECT:
+	case CONFIG_V_BOOL:
+		if (cJSON_IsBool(v))
+			return 0;
+		describe(v, found, sizeof(found));
+		diag(im, CONFIG_ERROR, off, "%s: expected a boolean, found %s", path, found);
+		return -EINVAL;
+	case CONFIG_V_BLOCK:
 		if (!cJSON_IsObject(v)) {
 			describe(v, found, sizeof(found));
 			diag(im, CONFIG_ERROR, off, "%s: expected an object, found %s", path,
 			     found);
 			return -EINVAL;
 		}
-		return check_object(im, v, off, f->sub, path);
-	case K_LIST:
+		/* Only the policy scope has blocks. */
+		return check_object(im, v, off, &config_policy_scope, row->key, path);
+	case CONFIG_V_RATES:
 		if (!cJSON_IsArray(v)) {
 			describe(v, found, sizeof(found));
 			diag(im, CONFIG_ERROR, off, "%s: expected an array, found %s", path, found);
@@ -946,229 +913,156 @@ static int check_value(import_t *im, const cJSON *v, size_t off, const field_t *
 				r = -EINVAL;
 				continue;
 			}
-			if (check_object(im, c, val, f->sub, sub) < 0)
+			if (check_object(im, c, val, &config_rate_scope, "", sub) < 0)
 				r = -EINVAL;
 		}
 		return r;
+	case CONFIG_V_HEADERS:
+	case CONFIG_V_POLICIES:
+		break;
 	}
+	/* No row of a policy has these types. */
+	diag(im, CONFIG_ERROR, off, "%s: cannot be imported", path);
 	return -EINVAL;
 }
 
 /* ---- reading the recipe ----------------------------------------------------------- */
 
-static int read_pod_block(import_t *im, const cJSON *obj, size_t off)
+/* The top level (block ""), then the pod block, then the node block, where a pod parameter
+ * is moved unless the pod block has it. Keys unknown at the top are the deployment's. */
+static int read_level(import_t *im, const cJSON *obj, size_t off, const char *block)
 {
-	uint64_t seen = 0;
+	bool top = !*block, node = strcmp(block, NODE_BLOCK) == 0;
 	size_t cur = off, key, val;
 	int r = 0;
 
 	for (const cJSON *c = obj->child; c; c = c->next) {
+		const config_row_t *row = recipe_row(block, c->string);
+		bool moved = false;
 		char path[256];
-		int i;
+		slot_t *s;
 
 		next_member(&im->s, &cur, &key, &val);
-		i = field_index(pod_fields, c->string);
-		if (i < 0) {
-			unknown_key(im, key, POD_BLOCK, c->string,
-				    " (not a pod autoscaling parameter)");
+		if (!row && node) {
+			row = recipe_row(POD_BLOCK, c->string);
+			moved = true;
+		}
+		if (!row && top)
+			continue;
+		if (!row) {
+			unknown_key(im, key, block, c->string,
+				    node ? " (not a node autoscaling parameter)" :
+					   " (not a pod autoscaling parameter)");
 			r = -EINVAL;
 			continue;
 		}
-		snprintf(path, sizeof(path), POD_BLOCK ".%s", pod_fields[i].name);
-		if (seen & (UINT64_C(1) << i)) {
+		snprintf(path, sizeof(path), "%s%s%s", block, top ? "" : ".", c->string);
+		s = slot_of(im, row);
+		if (moved ? s->seen_moved : s->seen) {
 			diag(im, CONFIG_ERROR, key, "%s: duplicate key", path);
 			r = -EINVAL;
 			continue;
 		}
-		seen |= UINT64_C(1) << i;
-		if (check_value(im, c, val, &pod_fields[i], path) < 0) {
-			r = -EINVAL;
-			continue;
-		}
-		im->pod[i].v = c;
-		im->pod[i].key_off = key;
-	}
-	return r;
-}
-
-/* Runs after read_pod_block: a pod parameter here is moved unless the pod block has it. */
-static int read_node_block(import_t *im, const cJSON *obj, size_t off)
-{
-	uint64_t seen = 0, moved = 0;
-	size_t cur = off, key, val;
-	int r = 0;
-
-	for (const cJSON *c = obj->child; c; c = c->next) {
-		char path[256];
-		int i, p;
-
-		next_member(&im->s, &cur, &key, &val);
-		i = field_index(node_fields, c->string);
-		if (i >= 0) {
-			snprintf(path, sizeof(path), NODE_BLOCK ".%s", node_fields[i].name);
-			if (seen & (UINT64_C(1) << i)) {
-				diag(im, CONFIG_ERROR, key, "%s: duplicate key", path);
-				r = -EINVAL;
-				continue;
-			}
-			seen |= UINT64_C(1) << i;
-			if (check_value(im, c, val, &node_fields[i], path) < 0) {
-				r = -EINVAL;
-				continue;
-			}
-			im->node[i].v = c;
-			im->node[i].key_off = key;
-			continue;
-		}
-		p = field_index(pod_fields, c->string);
-		if (p < 0) {
-			unknown_key(im, key, NODE_BLOCK, c->string,
-				    " (not a node autoscaling parameter)");
-			r = -EINVAL;
-			continue;
-		}
-		snprintf(path, sizeof(path), NODE_BLOCK ".%s", pod_fields[p].name);
-		if (moved & (UINT64_C(1) << p)) {
-			diag(im, CONFIG_ERROR, key, "%s: duplicate key", path);
-			r = -EINVAL;
-			continue;
-		}
-		moved |= UINT64_C(1) << p;
-		if (im->pod[p].v && !im->pod[p].moved) {
+		*(moved ? &s->seen_moved : &s->seen) = true;
+		if (moved && s->v) {
 			diag(im, CONFIG_WARNING, key,
 			     "%s: pod autoscaling parameter in the wrong block; ignored, since "
-			     POD_BLOCK ".%s is set too",
-			     path, pod_fields[p].name);
+			     "%s is set too",
+			     path, row->key);
 			continue;
 		}
-		if (check_value(im, c, val, &pod_fields[p], path) < 0) {
+		/* The blocks are read after the top, in a fixed order. */
+		if (!(top && row->type == CONFIG_V_BLOCK && cJSON_IsObject(c)) &&
+		    check_value(im, c, val, row, path) < 0) {
 			r = -EINVAL;
 			continue;
 		}
-		diag(im, CONFIG_WARNING, key,
-		     "%s: pod autoscaling parameter in the wrong block; imported as " POD_BLOCK
-		     ".%s",
-		     path, pod_fields[p].name);
-		im->pod[p].v = c;
-		im->pod[p].key_off = key;
-		im->pod[p].moved = true;
+		if (moved)
+			diag(im, CONFIG_WARNING, key,
+			     "%s: pod autoscaling parameter in the wrong block; imported as %s",
+			     path, row->key);
+		s->v = c;
+		s->key_off = key;
+		s->val_off = val;
+		s->moved = moved;
 	}
 	return r;
 }
 
 static int read_recipe(import_t *im, const cJSON *root, size_t root_off)
 {
-	size_t cur = root_off, key, val;
-	size_t pod_off = 0, node_off = 0;
-	int r = 0;
+	const slot_t *pod = policy_slot(im, POD_BLOCK), *node = policy_slot(im, NODE_BLOCK);
+	int r = read_level(im, root, root_off, "");
 
-	for (const cJSON *c = root->child; c; c = c->next) {
-		int i;
-
-		next_member(&im->s, &cur, &key, &val);
-		i = field_index(top_fields, c->string);
-		if (i < 0)
-			continue;
-		if (im->top_present & (UINT32_C(1) << i)) {
-			diag(im, CONFIG_ERROR, key, "%s: duplicate key", top_fields[i].name);
-			r = -EINVAL;
-			continue;
-		}
-		im->top_present |= UINT32_C(1) << i;
-		/* The two blocks are read below, in a fixed order. */
-		if (i == TOP_POD_PARAMS || i == TOP_NODE_PARAMS) {
-			if (!cJSON_IsObject(c)) {
-				char found[128];
-
-				describe(c, found, sizeof(found));
-				diag(im, CONFIG_ERROR, val, "%s: expected an object, found %s",
-				     top_fields[i].name, found);
-				r = -EINVAL;
-				continue;
-			}
-			if (i == TOP_POD_PARAMS)
-				pod_off = val;
-			else
-				node_off = val;
-		} else if (check_value(im, c, val, &top_fields[i], top_fields[i].name) < 0) {
-			r = -EINVAL;
-			continue;
-		}
-		im->top[i].v = c;
-		im->top[i].key_off = key;
-	}
-	if (im->top[TOP_POD_PARAMS].v && read_pod_block(im, im->top[TOP_POD_PARAMS].v, pod_off) < 0)
+	if (pod->v && read_level(im, pod->v, pod->val_off, POD_BLOCK) < 0)
 		r = -EINVAL;
-	if (im->top[TOP_NODE_PARAMS].v &&
-	    read_node_block(im, im->top[TOP_NODE_PARAMS].v, node_off) < 0)
+	if (node->v && read_level(im, node->v, node->val_off, NODE_BLOCK) < 0)
 		r = -EINVAL;
 	return r;
 }
 
-/* scaler_type, server_address, scaling_metric: the pod block's, else the top level's. */
-static const slot_t *recipe_key(import_t *im, int top, int pod)
+/* scaler_type, server_address, scaling_metric: the pod block's, else the top level's; as
+ * an index of recipe_rows, or -1. */
+static int recipe_key(import_t *im, int top, int pod)
 {
-	if (im->pod[pod].v && im->top[top].v)
-		diag(im, CONFIG_WARNING, im->top[top].key_off,
-		     "%s: also set as " POD_BLOCK ".%s, which is used", top_fields[top].name,
-		     pod_fields[pod].name);
-	if (im->pod[pod].v)
-		return &im->pod[pod];
-	if (im->top[top].v)
-		return &im->top[top];
-	return NULL;
+	if (im->rec[pod].v && im->rec[top].v)
+		diag(im, CONFIG_WARNING, im->rec[top].key_off, "%s: also set as %s, which is used",
+		     recipe_rows[top].key, recipe_rows[pod].key);
+	if (im->rec[pod].v)
+		return pod;
+	if (im->rec[top].v)
+		return top;
+	return -1;
 }
 
 static int check_recipe(import_t *im, const char *deployment)
 {
-	const slot_t *st, *sa;
-	int r = 0;
+	const slot_t *dn = &im->rec[X_DEPLOYMENT_NAME];
+	int st, sa, r = 0;
 
-	if (!(im->top_present & (UINT32_C(1) << TOP_POD_PARAMS))) {
+	if (!policy_slot(im, POD_BLOCK)->seen) {
 		diag(im, CONFIG_ERROR, SIZE_MAX,
 		     "recipe has no " POD_BLOCK ": nothing to autoscale");
 		r = -EINVAL;
 	}
-	if (!deployment && !(im->top_present & (UINT32_C(1) << TOP_DEPLOYMENT_NAME))) {
+	if (!deployment && !dn->seen) {
 		diag(im, CONFIG_ERROR, SIZE_MAX,
 		     "recipe has no deployment_name; pass --deployment NAME");
 		r = -EINVAL;
-	} else if (!deployment && im->top[TOP_DEPLOYMENT_NAME].v &&
-		   !*im->top[TOP_DEPLOYMENT_NAME].v->valuestring) {
-		diag(im, CONFIG_ERROR, im->top[TOP_DEPLOYMENT_NAME].key_off,
+	} else if (!deployment && dn->v && !*dn->v->valuestring) {
+		diag(im, CONFIG_ERROR, dn->key_off,
 		     "deployment_name: empty; pass --deployment NAME");
 		r = -EINVAL;
 	}
 
-	st = recipe_key(im, TOP_SCALER_TYPE, POD_SCALER_TYPE);
-	if (st && strcmp(st->v->valuestring, "prometheus") != 0) {
+	st = recipe_key(im, X_SCALER_TYPE, X_POD_SCALER_TYPE);
+	if (st >= 0 && strcmp(im->rec[st].v->valuestring, "prometheus") != 0) {
 		struct out o = { 0 };
 
-		out_quoted(&o, st->v->valuestring, MAX_QUOTED);
-		diag(im, CONFIG_ERROR, st->key_off,
-		     "%s%s: expected \"prometheus\" (the only scaler autoscalerd speaks), found %s",
-		     st == &im->top[TOP_SCALER_TYPE] ? "" : POD_BLOCK ".", "scaler_type",
-		     o.err ? "" : o.p);
+		out_quoted(&o, im->rec[st].v->valuestring, MAX_QUOTED);
+		diag(im, CONFIG_ERROR, im->rec[st].key_off,
+		     "%s: expected \"prometheus\" (the only scaler autoscalerd speaks), found %s",
+		     recipe_rows[st].key, o.err ? "" : o.p);
 		free(o.p);
 		r = -EINVAL;
 	}
 
-	sa = recipe_key(im, TOP_SERVER_ADDRESS, POD_SERVER_ADDRESS);
-	if (sa) {
-		const char *u = sa->v->valuestring;
+	sa = recipe_key(im, X_SERVER_ADDRESS, X_POD_SERVER_ADDRESS);
+	if (sa >= 0) {
+		const char *u = im->rec[sa].v->valuestring;
 		const char *sep = strstr(u, "://");
-		const char *name = sa == &im->top[TOP_SERVER_ADDRESS] ? "server_address" :
-			POD_BLOCK ".server_address";
+		const char *name = recipe_rows[sa].key;
+		size_t off = im->rec[sa].key_off;
 
 		if (!*u) {
-			diag(im, CONFIG_ERROR, sa->key_off, "%s: empty URL", name);
+			diag(im, CONFIG_ERROR, off, "%s: empty URL", name);
 			r = -EINVAL;
 		} else if (strlen(u) + strlen("http://") >= CONFIG_MAX_SCALAR) {
-			diag(im, CONFIG_ERROR, sa->key_off, "%s: URL too long", name);
+			diag(im, CONFIG_ERROR, off, "%s: URL too long", name);
 			r = -EINVAL;
 		} else if (!sep) {
 			snprintf(im->url, sizeof(im->url), "http://%s", u);
-			diag(im, CONFIG_WARNING, sa->key_off,
+			diag(im, CONFIG_WARNING, off,
 			     "%s: no scheme; imported as prometheus.url with http://", name);
 		} else if ((sep - u == 4 && strncasecmp(u, "http", 4) == 0) ||
 			   (sep - u == 5 && strncasecmp(u, "https", 5) == 0)) {
@@ -1179,7 +1073,7 @@ static int check_recipe(import_t *im, const char *deployment)
 			struct out o = { 0 };
 
 			out_quoted(&o, u, MAX_QUOTED);
-			diag(im, CONFIG_ERROR, sa->key_off,
+			diag(im, CONFIG_ERROR, off,
 			     "%s: expected an http:// or https:// URL, found %s", name,
 			     o.err ? "" : o.p);
 			free(o.p);
@@ -1187,8 +1081,8 @@ static int check_recipe(import_t *im, const char *deployment)
 		}
 	}
 
-	if (im->top[TOP_AMD_GPU_COUNT].v && im->top[TOP_NVIDIA_GPU_COUNT].v)
-		diag(im, CONFIG_WARNING, im->top[TOP_AMD_GPU_COUNT].key_off,
+	if (im->rec[X_AMD_GPU_COUNT].v && policy_slot(im, "recipe_nvidia_gpu_count")->v)
+		diag(im, CONFIG_WARNING, im->rec[X_AMD_GPU_COUNT].key_off,
 		     "recipe_amd_gpu_count: ignored, recipe_nvidia_gpu_count gives the GPUs "
 		     "per replica");
 	return r;
@@ -1196,21 +1090,24 @@ static int check_recipe(import_t *im, const char *deployment)
 
 /* ---- writing the policy ----------------------------------------------------------- */
 
-static void emit_scalar(struct out *o, const cJSON *v, kind_t kind)
+static void emit_scalar(struct out *o, const cJSON *v, config_vtype_t type)
 {
 	char num[64];
 
-	switch (kind) {
-	case K_INT:
-	case K_DURATION:
+	switch (type) {
+	case CONFIG_V_INT:
+	case CONFIG_V_DURATION:
 		if (cJSON_IsString(v))
 			out_quoted(o, v->valuestring, 0);
 		else
 			out_printf(o, "%d", (int)v->valuedouble);
 		break;
-	case K_NUMBER:
+	case CONFIG_V_DOUBLE:
 		config_format_double(v->valuedouble, num, sizeof(num));
 		out_add(o, num, strlen(num));
+		break;
+	case CONFIG_V_BOOL:
+		out_str(o, cJSON_IsTrue(v) ? "true" : "false");
 		break;
 	default:
 		out_quoted(o, v->valuestring, 0);
@@ -1218,21 +1115,24 @@ static void emit_scalar(struct out *o, const cJSON *v, kind_t kind)
 	}
 }
 
-/* "key: value", nested objects in block style, lists of flat objects in flow style. */
-static void emit_key(struct out *o, int indent, const char *name, const cJSON *v,
-		     const field_t *f, const char *comment)
+/* "key: value" in the order of the schema, blocks in block style, rate policies in flow
+ * style. */
+static void emit_key(struct out *o, int indent, const config_row_t *row, const cJSON *v,
+		     const char *comment)
 {
-	bool container = f->kind == K_OBJECT || f->kind == K_LIST;
+	const config_scope_t *sc = &config_policy_scope, *rates = &config_rate_scope;
+	bool block = row->type == CONFIG_V_BLOCK, list = row->type == CONFIG_V_RATES;
+	const char *dot = strrchr(row->key, '.');
 	const cJSON *c;
 
 	out_indent(o, indent);
-	out_printf(o, "%s:", name);
-	if (!container || !v->child) {
+	out_printf(o, "%s:", dot ? dot + 1 : row->key);
+	if (!(block || list) || !v->child) {
 		out_str(o, " ");
-		if (container)
-			out_str(o, f->kind == K_OBJECT ? "{}" : "[]");
+		if (block || list)
+			out_str(o, block ? "{}" : "[]");
 		else
-			emit_scalar(o, v, f->kind);
+			emit_scalar(o, v, row->type);
 		if (comment)
 			out_printf(o, "  # %s", comment);
 		out_str(o, "\n");
@@ -1241,11 +1141,13 @@ static void emit_key(struct out *o, int indent, const char *name, const cJSON *v
 	if (comment)
 		out_printf(o, "  # %s", comment);
 	out_str(o, "\n");
-	if (f->kind == K_OBJECT) {
-		for (const field_t *s = f->sub; s->name; s++) {
-			c = cJSON_GetObjectItemCaseSensitive(v, s->name);
+	if (block) {
+		for (size_t i = 0; i < sc->n; i++) {
+			const char *name = child_name(sc->rows[i].key, row->key);
+
+			c = name ? cJSON_GetObjectItemCaseSensitive(v, name) : NULL;
 			if (c)
-				emit_key(o, indent + 2, s->name, c, s, NULL);
+				emit_key(o, indent + 2, &sc->rows[i], c, NULL);
 		}
 		return;
 	}
@@ -1254,28 +1156,50 @@ static void emit_key(struct out *o, int indent, const char *name, const cJSON *v
 
 		out_indent(o, indent + 2);
 		out_str(o, "- {");
-		for (const field_t *s = f->sub; s->name; s++) {
-			const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, s->name);
+		for (size_t i = 0; i < rates->n; i++) {
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, rates->rows[i].key);
 
 			if (!e)
 				continue;
-			out_printf(o, "%s%s: ", first ? "" : ", ", s->name);
-			emit_scalar(o, e, s->kind);
+			out_printf(o, "%s%s: ", first ? "" : ", ", rates->rows[i].key);
+			emit_scalar(o, e, rates->rows[i].type);
 			first = false;
 		}
 		out_str(o, "}\n");
 	}
 }
 
-static void emit_policy(import_t *im, struct out *o, const char *namespace_,
-			const char *deployment)
+/* One of the two blocks: its header, then its keys in the order of the schema. */
+static void emit_block(import_t *im, struct out *o, const char *block, const slot_t *sm)
 {
-	const slot_t *sm = im->pod[POD_SCALING_METRIC].v ? &im->pod[POD_SCALING_METRIC] :
-		im->top[TOP_SCALING_METRIC].v ? &im->top[TOP_SCALING_METRIC] : NULL;
-	const char *name = deployment ? deployment :
-		im->top[TOP_DEPLOYMENT_NAME].v->valuestring;
-	const cJSON *node = im->top[TOP_NODE_PARAMS].v;
+	const config_scope_t *sc = &config_policy_scope;
 	bool any = false;
+
+	for (size_t i = 0; i < sc->n; i++)
+		any = any || (im->pol[i].v && child_name(sc->rows[i].key, block));
+	out_printf(o, "    %s:%s", block, any || sm ? "\n" : " {}\n");
+	if (sm) {
+		/* Not a key: the YAML schema has no place for it (see the top of the file). */
+		out_str(o, "      # scaling_metric: ");
+		out_quoted(o, sm->v->valuestring, 0);
+		out_str(o, " (from the recipe; not used)\n");
+		if (!any)
+			out_str(o, "      {}\n");
+	}
+	for (size_t i = 0; i < sc->n; i++)
+		if (im->pol[i].v && child_name(sc->rows[i].key, block))
+			emit_key(o, 6, &sc->rows[i], im->pol[i].v,
+				 im->pol[i].moved ? "from " NODE_BLOCK : NULL);
+}
+
+/* sm: the index in recipe_rows of the scaling_metric used, or -1. */
+static void emit_policy(import_t *im, struct out *o, const char *namespace_,
+			const char *deployment, int sm)
+{
+	const config_scope_t *sc = &config_policy_scope;
+	const slot_t *amd = &im->rec[X_AMD_GPU_COUNT];
+	const slot_t *nvidia = policy_slot(im, "recipe_nvidia_gpu_count");
+	const char *name = deployment ? deployment : im->rec[X_DEPLOYMENT_NAME].v->valuestring;
 
 	out_str(o, "# imported from a Corrino recipe by autoscalerd import-recipe\n");
 	if (im->url[0]) {
@@ -1291,48 +1215,19 @@ static void emit_policy(import_t *im, struct out *o, const char *namespace_,
 	out_quoted(o, name, 0);
 	out_str(o, "\n");
 
-	for (int i = TOP_NODE_SHAPE; i <= TOP_NODE_POOL_SIZE; i++) {
-		const cJSON *v = im->top[i].v;
+	for (size_t i = 0; i < sc->n; i++) {
+		const slot_t *s = &im->pol[i];
 
-		if (!v)
+		if (sc->rows[i].type == CONFIG_V_BLOCK || !child_name(sc->rows[i].key, ""))
 			continue;
-		if (i == TOP_AMD_GPU_COUNT) {
-			if (!im->top[TOP_NVIDIA_GPU_COUNT].v)
-				emit_key(o, 4, "recipe_nvidia_gpu_count", v, &top_fields[i],
-					 "from recipe_amd_gpu_count");
-			continue;
-		}
-		emit_key(o, 4, top_fields[i].name, v, &top_fields[i], NULL);
+		if (s == nvidia && !s->v && amd->v)
+			emit_key(o, 4, &sc->rows[i], amd->v, "from recipe_amd_gpu_count");
+		else if (s->v)
+			emit_key(o, 4, &sc->rows[i], s->v, NULL);
 	}
-
-	out_str(o, "    " POD_BLOCK ":");
-	for (int i = 0; i < POD_SCALING_METRIC; i++)
-		any = any || im->pod[i].v;
-	out_str(o, any || sm ? "\n" : " {}\n");
-	if (sm) {
-		/* Not a key: the YAML schema has no place for it (see the top of the file). */
-		out_str(o, "      # scaling_metric: ");
-		out_quoted(o, sm->v->valuestring, 0);
-		out_str(o, " (from the recipe; not used)\n");
-		if (!any)
-			out_str(o, "      {}\n");
-	}
-	for (int i = 0; i < POD_SCALING_METRIC; i++)
-		if (im->pod[i].v)
-			emit_key(o, 6, pod_fields[i].name, im->pod[i].v, &pod_fields[i],
-				 im->pod[i].moved ? "from " NODE_BLOCK : NULL);
-
-	if (node) {
-		any = false;
-		for (int i = 0; i < N_NODE; i++)
-			any = any || im->node[i].v;
-		out_str(o, "    " NODE_BLOCK ":");
-		out_str(o, any ? "\n" : " {}\n");
-		for (int i = 0; i < N_NODE; i++)
-			if (im->node[i].v)
-				emit_key(o, 6, node_fields[i].name, im->node[i].v, &node_fields[i],
-					 NULL);
-	}
+	emit_block(im, o, POD_BLOCK, sm >= 0 ? &im->rec[sm] : NULL);
+	if (policy_slot(im, NODE_BLOCK)->v)
+		emit_block(im, o, NODE_BLOCK, NULL);
 }
 
 /* ---- the entry point -------------------------------------------------------------- */
@@ -1382,7 +1277,7 @@ int config_import_recipe(const char *json, size_t len, const char *namespace_,
 	struct out o = { 0 };
 	const char *end = NULL;
 	size_t root_off, first = diags->n;
-	int r;
+	int r, sm;
 
 	if (len > CONFIG_MAX_FILE_SIZE) {
 		config_diag_add(diags, CONFIG_ERROR, (config_mark_t){ 0, 0 },
@@ -1438,16 +1333,14 @@ int config_import_recipe(const char *json, size_t len, const char *namespace_,
 	if (r < 0)
 		goto out;
 
-	if (im->pod[POD_SCALING_METRIC].v || im->top[TOP_SCALING_METRIC].v) {
-		const slot_t *sm = recipe_key(im, TOP_SCALING_METRIC, POD_SCALING_METRIC);
+	sm = recipe_key(im, X_SCALING_METRIC, X_POD_SCALING_METRIC);
+	if (sm >= 0)
+		diag(im, CONFIG_WARNING, im->rec[sm].key_off,
+		     "%s: not used; autoscalerd scales on the value of `query` (default: the vLLM "
+		     "latency query), so it is kept as a comment",
+		     recipe_rows[sm].key);
 
-		diag(im, CONFIG_WARNING, sm->key_off,
-		     "%sscaling_metric: not used; autoscalerd scales on the value of `query` "
-		     "(default: the vLLM latency query), so it is kept as a comment",
-		     sm == &im->top[TOP_SCALING_METRIC] ? "" : POD_BLOCK ".");
-	}
-
-	emit_policy(im, &o, namespace_, deployment);
+	emit_policy(im, &o, namespace_, deployment, sm);
 	if (o.err) {
 		r = o.err;
 		if (r == -EFBIG)

@@ -860,8 +860,8 @@ START_TEST(test_ignored_keys)
 }
 END_TEST
 
-/* Every key the policy schema knows in the two blocks imports (config.c's table is the
- * reference; recipe.c keeps its own list of JSON types and must not fall behind). */
+/* Every key the policy schema knows in the two blocks imports (recipe.c derives the keys
+ * and their JSON types from config.c's table; this catches a row it cannot follow). */
 START_TEST(test_schema_keys_import)
 {
 	const config_scope_t *sc = &config_policy_scope;
