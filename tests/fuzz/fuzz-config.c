@@ -17,31 +17,8 @@
 #include <stdlib.h>
 
 #include "config/config.h"
+#include "tests/fuzz/fuzz-common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static FILE *sink;
-
-/* Not assert(): the invariants must hold in any build type. */
-#define REQUIRE(cond)                                                                    \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,       \
-				__LINE__, #cond);                                        \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	sink = fopen("/dev/null", "w");
-	if (!sink) {
-		perror("fuzz-config: /dev/null");
-		abort();
-	}
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

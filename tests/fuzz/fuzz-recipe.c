@@ -25,21 +25,8 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
+#include "tests/fuzz/fuzz-common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static FILE *sink;
-
-/* Not assert(): the invariants must hold in any build type. */
-#define REQUIRE(cond)                                                                    \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,       \
-				__LINE__, #cond);                                        \
-			abort();                                                         \
-		}                                                                        \
-	} while (0)
 
 /* Messages of the YAML layer and of the key walk: none may answer the import's output. */
 static const char *const structural[] = {
@@ -64,16 +51,6 @@ static bool structural_error(const config_diag_t *e)
 			return true;
 	}
 	return false;
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	sink = fopen("/dev/null", "w");
-	if (!sink) {
-		perror("fuzz-recipe: /dev/null");
-		abort();
-	}
-	return 0;
 }
 
 /* The string at obj.key, or NULL. */
