@@ -1172,6 +1172,8 @@ static void resolve_policy(config_policy_t *p)
 	if (!set_in_file(m, P_REPLICA_COUNT))
 		p->replica_count = e->min_replicas;
 	e->nodes = set_in_file(m, P_NODE);
+	p->initial_pool_size = e->nodes && !set_in_file(m, P_POOL_SIZE) ? e->min_nodes :
+									    e->pool_size;
 	e->fallback = set_in_file(m, P_FALLBACK);
 
 	if (set_in_file(m, P_GPUS_PER_NODE)) {

@@ -141,6 +141,8 @@ typedef struct config_policy {
 	bool allow_other_autoscalers;
 	char *node_shape;      /* recipe_node_shape, may be NULL */
 	int replica_count;     /* recipe_replica_count; defaults to min_replicas */
+	int initial_pool_size; /* pool size assumed at start (replay): recipe_node_pool_size
+				* if the file sets it, else min_nodes with node autoscaling */
 	engine_ms_t window;    /* collect_metrics_timespan */
 	engine_ms_t polling_interval;
 	engine_ms_t period_up, period_down; /* scaling_period_*: one pod per period */

@@ -231,6 +231,7 @@ START_TEST(test_node_defaults)
 	ck_assert_int_eq(e->node_unneeded_time, 600000);
 	ck_assert_int_eq(e->node_delay_after_add, 600000);
 	ck_assert_int_eq(e->node_provision_time, 1500000);
+	ck_assert_int_eq(c->policies[0].initial_pool_size, 1); /* min_nodes */
 	ck_assert_ptr_null(c->policies[0].node_pool_id);
 	ck_assert_int_eq(e->gpus_per_node, 2);
 	ck_assert_int_eq(c->policies[0].gpu_source, CONFIG_GPUS_SHAPE);
@@ -369,6 +370,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(e->gpus_per_replica, 2);
 	ck_assert_int_eq(p->replica_count, 0);
 	ck_assert_int_eq(e->pool_size, 2);
+	ck_assert_int_eq(p->initial_pool_size, 2); /* recipe_node_pool_size wins */
 	ck_assert_int_eq(e->min_replicas, 2);
 	ck_assert_int_eq(e->max_replicas, 6);
 	ck_assert_int_eq(p->window, 120000);
