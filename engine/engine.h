@@ -2,15 +2,14 @@
  *
  * The engine turns one observation of one policy into a replica and node decision
  * (DESIGN.md sections 4 and 5). It is pure: no I/O, no clock, no globals; time is an
- * argument in milliseconds on any monotonic origin the caller picks.
- *
- * This header holds the policy description that config/ fills and the capacity arithmetic
- * of D3; the tick, state and serialization entry points come with the engine itself.
+ * argument in milliseconds on any origin the caller picks, as long as it only moves
+ * forward. The caller owns the policy (config/ fills and validates it) and the state.
  */
 #ifndef AUTOSCALERD_ENGINE_H
 #define AUTOSCALERD_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Times and durations, in milliseconds. */
@@ -105,5 +104,94 @@ int engine_nodes_max(const engine_policy_t *p);
 /* max_eff of D3: min(max_replicas, nodes_max * replicas_per_node) when GPUs per node are
  * known, else max_replicas. May be 0 (no replica fits): config/ rejects such policies. */
 int engine_max_eff(const engine_policy_t *p);
+
+/* ---- ticks ------------------------------------------------------------------------------ */
+
+/* What the metric query gave (DESIGN section 3). */
+typedef enum engine_value_kind {
+	ENGINE_VALUE_NUMBER, /* a finite number in .value */
+	ENGINE_VALUE_FAILED, /* the query failed (replay: null) */
+	ENGINE_VALUE_NAN,
+	ENGINE_VALUE_POS_INF,
+	ENGINE_VALUE_NEG_INF,
+	ENGINE_VALUE_EMPTY, /* an empty result: the series are gone */
+} engine_value_kind_t;
+
+/* One observation of one policy. */
+typedef struct engine_observation {
+	engine_ms_t t;       /* strictly increasing from tick to tick */
+	int32_t current;     /* spec.replicas, >= 0 */
+	engine_value_kind_t kind;
+	double value;        /* when kind is ENGINE_VALUE_NUMBER */
+	int32_t ready;       /* Ready pods; < 0: unknown, taken as current */
+	int32_t status;      /* status.replicas; <= 0: taken as current */
+	int32_t pool_size;   /* observed node pool size; < 0: the engine's own */
+} engine_observation_t;
+
+/* Initialise an observation with only t and current known. */
+#define ENGINE_OBSERVATION(t_, current_)                                                   \
+	((engine_observation_t){ .t = (t_), .current = (current_), .kind = ENGINE_VALUE_FAILED, \
+				 .ready = -1, .status = -1, .pool_size = -1 })
+
+/* Which rule decided a tick (informative; DESIGN section 4). */
+typedef enum engine_reason {
+	ENGINE_REASON_WITHIN_TOLERANCE,
+	ENGINE_REASON_SCALE_UP,
+	ENGINE_REASON_SCALE_DOWN,
+	ENGINE_REASON_SCALE_UP_LIMIT,
+	ENGINE_REASON_SCALE_DOWN_LIMIT,
+	ENGINE_REASON_TOO_MANY_REPLICAS,
+	ENGINE_REASON_TOO_FEW_REPLICAS,
+	ENGINE_REASON_STABILIZED,
+	ENGINE_REASON_COOLDOWN,
+	ENGINE_REASON_METRIC_UNAVAILABLE,
+	ENGINE_REASON_NO_READY_REPLICAS,
+	ENGINE_REASON_NODE_CAPACITY,
+	ENGINE_REASON_FALLBACK,
+} engine_reason_t;
+
+/* "WithinTolerance", "ScaleUp", ... as DESIGN section 4 spells them. */
+const char *engine_reason_name(engine_reason_t r);
+
+typedef struct engine_decision {
+	int32_t desired;        /* replicas to set; = current when held */
+	int32_t nodes;          /* node pool size wanted; -1 without node autoscaling */
+	engine_reason_t reason;
+	bool has_raw;           /* a raw recommendation was computed this tick */
+	int64_t raw;            /* that recommendation (step 4, or fallback replicas) */
+} engine_decision_t;
+
+/* The memory of one policy: recommendations, scale events, cooldown, failures and the
+ * node timers. Opaque; its size grows with the records inside the longest window or
+ * period and no further. */
+typedef struct engine_state engine_state_t;
+
+/* A fresh state (the next tick is a "first tick"). NULL when out of memory. */
+engine_state_t *engine_state_new(void);
+engine_state_t *engine_state_free(engine_state_t *s);
+
+/* One tick of DESIGN sections 4 and 5: the replica decision, then the node step. Records
+ * the recommendation; records no scale (see engine_record_scale). Returns 0 and fills
+ * *ret, or -EINVAL when obs->t is not after the previous tick or obs->current < 0 (the
+ * state is then unchanged), or -ENOMEM (the state stays usable; the tick did not happen). */
+int engine_tick(const engine_policy_t *p, engine_state_t *s, const engine_observation_t *obs,
+		engine_decision_t *ret);
+
+/* Step 8: the scale from `from` to `to` replicas at time t succeeded (the daemon calls it
+ * after a 2xx; replay after every tick that changed the count). A no-op when from == to.
+ * Events of one direction are recorded in time order: t before the last one recorded in
+ * that direction is -EINVAL. Returns 0, -EINVAL or -ENOMEM (state unchanged on error). */
+int engine_record_scale(const engine_policy_t *p, engine_state_t *s, engine_ms_t t,
+			int32_t from, int32_t to);
+
+/* The state as text (a versioned line format) for the daemon's state file. *ret is
+ * malloc'd and NUL-terminated; the caller frees. Returns 0 or -ENOMEM. */
+int engine_state_save(const engine_state_t *s, char **ret, size_t *ret_len);
+
+/* Parse what engine_state_save wrote. Returns 0 and a new state in *ret, or -EINVAL when
+ * the text is not a state this version can read (then *err_line, when not NULL, is the
+ * 1-based line at fault), or -ENOMEM. Never trusts the text: counts, times and orders are
+ * checked. */
+int engine_state_load(const char *text, size_t len, engine_state_t **ret, int *err_line);
 
 #endif
