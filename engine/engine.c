@@ -751,13 +751,14 @@ static bool next_line(struct reader *r)
 	const char *nl;
 	size_t n;
 
+	/* Counted before it is read: at the end, the line at fault is the missing one. */
+	r->line++;
 	if (r->p >= r->end)
 		return false;
 	nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
 	if (!nl)
 		return false; /* every line we write ends in '\n' */
 	n = (size_t)(nl - r->p);
-	r->line++;
 	if (n >= sizeof(r->cur) || memchr(r->p, '\0', n))
 		return false;
 	memcpy(r->cur, r->p, n);
