@@ -294,6 +294,11 @@ engine_state_t *engine_state_free(engine_state_t *s)
 
 /* ---- the tick ------------------------------------------------------------------------- */
 
+static bool time_ok(engine_ms_t t)
+{
+	return t >= -ENGINE_MAX_TIME && t <= ENGINE_MAX_TIME;
+}
+
 static engine_ms_t max_ms(engine_ms_t a, engine_ms_t b)
 {
 	return a > b ? a : b;
@@ -447,7 +452,7 @@ int engine_tick(const engine_policy_t *p, engine_state_t *s, const engine_observ
 	double v = obs->value;
 	bool have;
 
-	if (obs->current < 0 || (s->started && t <= s->last_t))
+	if (obs->current < 0 || !time_ok(t) || (s->started && t <= s->last_t))
 		return -EINVAL;
 	/* The first tick records (t, cur) and (t, r): after this nothing allocates, so an
 	 * error leaves the state as it was. */
@@ -634,7 +639,7 @@ int engine_record_scale(const engine_policy_t *p, engine_state_t *s, engine_ms_t
 	(void)p;
 	if (from == to)
 		return 0;
-	if (q->n > 0 && t < ev_at(q, q->n - 1)->t)
+	if (!time_ok(t) || (q->n > 0 && t < ev_at(q, q->n - 1)->t))
 		return -EINVAL;
 	if (ev_reserve(q, 1) < 0)
 		return -ENOMEM;
@@ -807,6 +812,12 @@ static bool read_opt(struct reader *r, const char *name, bool *has, int64_t *v)
 	return parse_i64(r->cur + n + 1, v);
 }
 
+/* An optional time: also within ENGINE_MAX_TIME. */
+static bool read_time(struct reader *r, const char *name, bool *has, engine_ms_t *t)
+{
+	return read_opt(r, name, has, t) && (!*has || time_ok(*t));
+}
+
 static bool read_int(struct reader *r, const char *name, int64_t *v)
 {
 	bool has;
@@ -851,7 +862,7 @@ static int read_deque(struct reader *r, const char *name, struct deque *q, bool 
 	if (!read_header(r, name, &count, NULL))
 		return -EINVAL;
 	for (int64_t i = 0; i < count; i++) {
-		if (!read_pair(r, &t, &x))
+		if (!read_pair(r, &t, &x) || !time_ok(t))
 			return -EINVAL;
 		if (q->n > 0) {
 			const struct rec *back = dq_at(q, q->n - 1);
@@ -875,7 +886,7 @@ static int read_events(struct reader *r, const char *name, struct events *q)
 		return -EINVAL;
 	q->base = base;
 	for (int64_t i = 0; i < count; i++) {
-		if (!read_pair(r, &t, &n) || n <= 0 || n > INT32_MAX)
+		if (!read_pair(r, &t, &n) || !time_ok(t) || n <= 0 || n > INT32_MAX)
 			return -EINVAL;
 		if (q->n > 0 && t < ev_at(q, q->n - 1)->t)
 			return -EINVAL;
@@ -899,18 +910,18 @@ int engine_state_load(const char *text, size_t len, engine_state_t **ret, int *e
 		return -ENOMEM;
 	if (!next_line(&r) || strcmp(r.cur, STATE_MAGIC))
 		goto out;
-	if (!read_opt(&r, "last_t", &s->started, &s->last_t))
+	if (!read_time(&r, "last_t", &s->started, &s->last_t))
 		goto out;
 	if (!read_int(&r, "failures", &v) || v < 0 || v > INT32_MAX)
 		goto out;
 	s->failures = (int32_t)v;
-	if (!read_opt(&r, "last_up", &s->has_last_up, &s->last_up))
+	if (!read_time(&r, "last_up", &s->has_last_up, &s->last_up))
 		goto out;
 	if (!read_int(&r, "size", &v) || v < -1 || v > ENGINE_MAX_NODES)
 		goto out;
 	s->size = (int32_t)v;
-	if (!read_opt(&r, "unneeded_since", &s->has_unneeded, &s->unneeded_since) ||
-	    !read_opt(&r, "last_add", &s->has_last_add, &s->last_add))
+	if (!read_time(&r, "unneeded_since", &s->has_unneeded, &s->unneeded_since) ||
+	    !read_time(&r, "last_add", &s->has_last_add, &s->last_add))
 		goto out;
 	if ((rc = read_deque(&r, "lo", &s->lo, true)) < 0 ||
 	    (rc = read_deque(&r, "hi", &s->hi, false)) < 0 ||

@@ -18,6 +18,8 @@ typedef int64_t engine_ms_t;
 #define ENGINE_MS_PER_S ((engine_ms_t)1000)
 /* Windows and periods are at most 24 h: this bounds the state the engine keeps. */
 #define ENGINE_MAX_SPAN (24 * 3600 * ENGINE_MS_PER_S)
+/* Times beyond +/- 2^61 ms (73 million years) are refused, so differences never overflow. */
+#define ENGINE_MAX_TIME ((engine_ms_t)1 << 61)
 /* Most rate policies per direction (HPA's behavior API has no limit; 8 is plenty). */
 #define ENGINE_MAX_RATE_POLICIES 8
 /* Largest replica and node counts a policy may name; keeps every product in range. */
@@ -172,15 +174,15 @@ engine_state_t *engine_state_free(engine_state_t *s);
 
 /* One tick of DESIGN sections 4 and 5: the replica decision, then the node step. Records
  * the recommendation; records no scale (see engine_record_scale). Returns 0 and fills
- * *ret, or -EINVAL when obs->t is not after the previous tick or obs->current < 0 (the
- * state is then unchanged), or -ENOMEM (the state stays usable; the tick did not happen). */
+ * *ret, or -EINVAL when obs->t is not after the previous tick, |obs->t| exceeds
+ * ENGINE_MAX_TIME or obs->current < 0 (the state is then unchanged), or -ENOMEM (the state stays usable; the tick did not happen). */
 int engine_tick(const engine_policy_t *p, engine_state_t *s, const engine_observation_t *obs,
 		engine_decision_t *ret);
 
 /* Step 8: the scale from `from` to `to` replicas at time t succeeded (the daemon calls it
  * after a 2xx; replay after every tick that changed the count). A no-op when from == to.
  * Events of one direction are recorded in time order: t before the last one recorded in
- * that direction is -EINVAL. Returns 0, -EINVAL or -ENOMEM (state unchanged on error). */
+ * that direction, or beyond ENGINE_MAX_TIME, is -EINVAL. Returns 0, -EINVAL or -ENOMEM (state unchanged on error). */
 int engine_record_scale(const engine_policy_t *p, engine_state_t *s, engine_ms_t t,
 			int32_t from, int32_t to);
 

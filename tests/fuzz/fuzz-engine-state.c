@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		engine_policy_t p = { .min_replicas = 1, .max_replicas = 10, .threshold = 0.5,
 				      .tol_up = 0.1, .tol_down = 0.1, .window_up = 60000,
 				      .window_down = 120000, .gpus_per_replica = 1, .pool_size = 1 };
-		engine_observation_t o = ENGINE_OBSERVATION(INT64_MAX / 2, 3);
+		engine_observation_t o = ENGINE_OBSERVATION(ENGINE_MAX_TIME, 3);
 		engine_decision_t d;
 
 		p.up = (engine_rules_t){ ENGINE_SELECT_MAX, 1, { { ENGINE_RATE_PODS, 1, 60000 } } };
