@@ -10,5 +10,6 @@
 int cmd_check(int argc, char **argv);
 int cmd_import_recipe(int argc, char **argv);
 int cmd_config_reference(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

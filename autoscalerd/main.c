@@ -15,6 +15,10 @@ static const struct command {
 	{ "import-recipe", cmd_import_recipe,
 	  "import-recipe RECIPE.json [--namespace NS] [--deployment NAME]\n"
 	  "                             Corrino recipe JSON -> policy YAML on stdout" },
+	{ "replay", cmd_replay,
+	  "replay --config FILE [--policy NAME] [--input TICKS.jsonl]\n"
+	  "                             run a policy's engine over JSONL ticks (stdin without\n"
+	  "                             --input), one JSONL decision per tick on stdout" },
 	{ "config-reference", cmd_config_reference,
 	  "config-reference           print the policy file reference (markdown)" },
 };
