@@ -11,26 +11,6 @@
 #include "autoscalerd/cli.h"
 #include "config/config.h"
 
-/* "--name VALUE", "--name=VALUE" or the short form "-x VALUE". Returns the value and
- * advances *i, or NULL when argv[*i] is not this option. *missing is set when the option
- * is there without a value. */
-static const char *option(int argc, char **argv, int *i, const char *name, const char *shrt,
-			  bool *missing)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (!strncmp(a, name, n) && a[n] == '=')
-		return a + n + 1;
-	if (strcmp(a, name) && (!shrt || strcmp(a, shrt)))
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static void print_capacity(const config_policy_t *p, FILE *out)
 {
 	config_capacity_t c;
@@ -72,7 +52,7 @@ int cmd_check(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		bool missing = false;
-		const char *v = option(argc, argv, &i, "--config", "-c", &missing);
+		const char *v = cli_option(argc, argv, &i, "--config", "-c", &missing);
 
 		if (v) {
 			file = v;
@@ -123,9 +103,9 @@ int cmd_import_recipe(int argc, char **argv)
 		bool missing = false;
 		const char *v;
 
-		if ((v = option(argc, argv, &i, "--namespace", "-n", &missing))) {
+		if ((v = cli_option(argc, argv, &i, "--namespace", "-n", &missing))) {
 			ns = v;
-		} else if (!missing && (v = option(argc, argv, &i, "--deployment", NULL, &missing))) {
+		} else if (!missing && (v = cli_option(argc, argv, &i, "--deployment", NULL, &missing))) {
 			deployment = v;
 		} else if (!missing && !file && (argv[i][0] != '-' || !strcmp(argv[i], "-"))) {
 			file = argv[i];

@@ -16,26 +16,6 @@
 
 #define USAGE "usage: autoscalerd replay --config FILE [--policy NAME] [--input TICKS.jsonl]\n"
 
-/* "--name VALUE" or "--name=VALUE" (or the short form "-x VALUE"). Returns the value and
- * advances *i, or NULL when argv[*i] is not this option; *missing is set when the option is
- * there without a value. */
-static const char *option(int argc, char **argv, int *i, const char *name, const char *shrt,
-			  bool *missing)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (!strncmp(a, name, n) && a[n] == '=')
-		return a + n + 1;
-	if (strcmp(a, name) && (!shrt || strcmp(a, shrt)))
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 /* One line of f into *buf (NUL-terminated, without its newline). Returns 1 and the length
  * in *ret_len, 0 at the end of the input, -EFBIG for a line over REPLAY_MAX_LINE bytes (the
  * rest of it unread), -EIO or -ENOMEM. getc, not fread: a line is handled as soon as it
@@ -164,11 +144,11 @@ int cmd_replay(int argc, char **argv)
 		bool missing = false;
 		const char *v;
 
-		if ((v = option(argc, argv, &i, "--config", "-c", &missing))) {
+		if ((v = cli_option(argc, argv, &i, "--config", "-c", &missing))) {
 			file = v;
-		} else if (!missing && (v = option(argc, argv, &i, "--policy", "-p", &missing))) {
+		} else if (!missing && (v = cli_option(argc, argv, &i, "--policy", "-p", &missing))) {
 			name = v;
-		} else if (!missing && (v = option(argc, argv, &i, "--input", "-i", &missing))) {
+		} else if (!missing && (v = cli_option(argc, argv, &i, "--input", "-i", &missing))) {
 			input = v;
 		} else {
 			fprintf(stderr, "autoscalerd replay: %s \"%s\"\n" USAGE,

@@ -23,6 +23,23 @@ static const struct command {
 	  "config-reference           print the policy file reference (markdown)" },
 };
 
+const char *cli_option(int argc, char **argv, int *i, const char *name, const char *shrt,
+		       bool *missing)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (!strncmp(a, name, n) && a[n] == '=')
+		return a + n + 1;
+	if (strcmp(a, name) && (!shrt || strcmp(a, shrt)))
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: autoscalerd COMMAND [ARGS]\n\ncommands:\n");
