@@ -89,28 +89,32 @@ const char *engine_reason_name(engine_reason_t r)
 	return names[r];
 }
 
-/* ---- recommendations: monotonic deques ----------------------------------------------- */
+/* ---- records in time order: one ring buffer for both kinds ---------------------------- */
 
-struct rec {
+/* A recommendation (x = r) or a scale event (x = replicas changed, cum = running sum). */
+struct item {
 	engine_ms_t t;
-	int64_t r;
+	int64_t x;
+	int64_t cum;
 };
 
-/* A ring buffer of records in time order; cap is 0 or a power of two. */
-struct deque {
-	struct rec *v;
+/* Items in time order; cap is 0 or a power of two. base is the cum of the last item
+ * dropped from the front, so running sums survive the drop. */
+struct ring {
+	struct item *v;
 	size_t cap, head, n;
+	int64_t base;
 };
 
-static struct rec *dq_at(const struct deque *q, size_t i)
+static struct item *ring_at(const struct ring *q, size_t i)
 {
 	return &q->v[(q->head + i) & (q->cap - 1)];
 }
 
 /* Room for `more` pushes without allocating. */
-static int dq_reserve(struct deque *q, size_t more)
+static int ring_reserve(struct ring *q, size_t more)
 {
-	struct rec *v;
+	struct item *v;
 	size_t cap;
 
 	if (q->n + more <= q->cap)
@@ -125,7 +129,7 @@ static int dq_reserve(struct deque *q, size_t more)
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < q->n; i++)
-		v[i] = *dq_at(q, i);
+		v[i] = *ring_at(q, i);
 	free(q->v);
 	q->v = v;
 	q->cap = cap;
@@ -133,101 +137,7 @@ static int dq_reserve(struct deque *q, size_t more)
 	return 0;
 }
 
-/* Append, first dropping the records the new one dominates: for the min-deque (keep_min)
- * those not smaller than it, for the max-deque those not larger. Capacity is reserved. */
-static void dq_push(struct deque *q, engine_ms_t t, int64_t r, bool keep_min)
-{
-	while (q->n > 0) {
-		int64_t back = dq_at(q, q->n - 1)->r;
-
-		if (keep_min ? back < r : back > r)
-			break;
-		q->n--;
-	}
-	*dq_at(q, q->n) = (struct rec){ t, r };
-	q->n++;
-}
-
-static void dq_drop_until(struct deque *q, engine_ms_t cutoff)
-{
-	while (q->n > 0 && q->v[q->head].t <= cutoff) {
-		q->head = (q->head + 1) & (q->cap - 1);
-		q->n--;
-	}
-}
-
-/* Index of the oldest record with t > cutoff, or q->n when there is none. */
-static size_t dq_first_after(const struct deque *q, engine_ms_t cutoff)
-{
-	size_t lo = 0, hi = q->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (dq_at(q, mid)->t > cutoff)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
-/* ---- scale events with running sums ------------------------------------------------- */
-
-struct event {
-	engine_ms_t t;
-	int64_t n;
-	int64_t cum; /* sum of n over all events up to and including this one */
-};
-
-struct events {
-	struct event *v;
-	size_t cap, head, n;
-	int64_t base; /* cum of the last dropped event */
-};
-
-static struct event *ev_at(const struct events *q, size_t i)
-{
-	return &q->v[(q->head + i) & (q->cap - 1)];
-}
-
-static int ev_reserve(struct events *q, size_t more)
-{
-	struct event *v;
-	size_t cap;
-
-	if (q->n + more <= q->cap)
-		return 0;
-	cap = q->cap ? q->cap : 8;
-	while (cap < q->n + more) {
-		if (cap > SIZE_MAX / 2 / sizeof(*v))
-			return -ENOMEM;
-		cap *= 2;
-	}
-	v = malloc(cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < q->n; i++)
-		v[i] = *ev_at(q, i);
-	free(q->v);
-	q->v = v;
-	q->cap = cap;
-	q->head = 0;
-	return 0;
-}
-
-static int64_t ev_total(const struct events *q)
-{
-	return q->n ? ev_at(q, q->n - 1)->cum : q->base;
-}
-
-static void ev_push(struct events *q, engine_ms_t t, int64_t n)
-{
-	*ev_at(q, q->n) = (struct event){ t, n, ev_total(q) + n };
-	q->n++;
-}
-
-static void ev_drop_until(struct events *q, engine_ms_t cutoff)
+static void ring_drop_until(struct ring *q, engine_ms_t cutoff)
 {
 	while (q->n > 0 && q->v[q->head].t <= cutoff) {
 		q->base = q->v[q->head].cum;
@@ -236,21 +146,57 @@ static void ev_drop_until(struct events *q, engine_ms_t cutoff)
 	}
 }
 
-/* Sum of the events strictly younger than cutoff (an event at exactly t - period no
- * longer counts). */
-static int64_t ev_sum_after(const struct events *q, engine_ms_t cutoff)
+/* Index of the oldest item with t > cutoff, or q->n when there is none. */
+static size_t ring_first_after(const struct ring *q, engine_ms_t cutoff)
 {
 	size_t lo = 0, hi = q->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (ev_at(q, mid)->t > cutoff)
+		if (ring_at(q, mid)->t > cutoff)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return ev_total(q) - (lo == 0 ? q->base : ev_at(q, lo - 1)->cum);
+	return lo;
+}
+
+/* Recommendations: append, first dropping the records the new one dominates: for the
+ * min-deque (keep_min) those not smaller than it, for the max-deque those not larger.
+ * Capacity is reserved. */
+static void dq_push(struct ring *q, engine_ms_t t, int64_t r, bool keep_min)
+{
+	while (q->n > 0) {
+		int64_t back = ring_at(q, q->n - 1)->x;
+
+		if (keep_min ? back < r : back > r)
+			break;
+		q->n--;
+	}
+	*ring_at(q, q->n) = (struct item){ t, r, 0 };
+	q->n++;
+}
+
+/* Scale events: a running sum makes "replicas changed since cutoff" one binary search. */
+static int64_t ev_total(const struct ring *q)
+{
+	return q->n ? ring_at(q, q->n - 1)->cum : q->base;
+}
+
+static void ev_push(struct ring *q, engine_ms_t t, int64_t n)
+{
+	*ring_at(q, q->n) = (struct item){ t, n, ev_total(q) + n };
+	q->n++;
+}
+
+/* Sum of the events strictly younger than cutoff (an event at exactly t - period no
+ * longer counts). */
+static int64_t ev_sum_after(const struct ring *q, engine_ms_t cutoff)
+{
+	size_t i = ring_first_after(q, cutoff);
+
+	return ev_total(q) - (i == 0 ? q->base : ring_at(q, i - 1)->cum);
 }
 
 /* ---- state ---------------------------------------------------------------------------- */
@@ -258,9 +204,9 @@ static int64_t ev_sum_after(const struct events *q, engine_ms_t cutoff)
 struct engine_state {
 	bool started; /* a tick happened: the next one is not the first */
 	engine_ms_t last_t;
-	struct deque lo;     /* min-deque: the up window's lowest recommendation */
-	struct deque hi;     /* max-deque: the down window's highest recommendation */
-	struct events up, down;
+	struct ring lo;      /* min-deque: the up window's lowest recommendation */
+	struct ring hi;      /* max-deque: the down window's highest recommendation */
+	struct ring up, down; /* scale events */
 	bool has_last_up;
 	engine_ms_t last_up;
 	int32_t failures;
@@ -456,7 +402,7 @@ int engine_tick(const engine_policy_t *p, engine_state_t *s, const engine_observ
 		return -EINVAL;
 	/* The first tick records (t, cur) and (t, r): after this nothing allocates, so an
 	 * error leaves the state as it was. */
-	if (dq_reserve(&s->lo, 2) < 0 || dq_reserve(&s->hi, 2) < 0)
+	if (ring_reserve(&s->lo, 2) < 0 || ring_reserve(&s->hi, 2) < 0)
 		return -ENOMEM;
 
 	/* Step 1. */
@@ -466,8 +412,8 @@ int engine_tick(const engine_policy_t *p, engine_state_t *s, const engine_observ
 	}
 	s->started = true;
 	s->last_t = t;
-	ev_drop_until(&s->up, t - longest_period(p));
-	ev_drop_until(&s->down, t - longest_period(p));
+	ring_drop_until(&s->up, t - longest_period(p));
+	ring_drop_until(&s->down, t - longest_period(p));
 
 	/* Step 2: outside [min, max_eff], go straight there. */
 	if (cur > max_eff) {
@@ -552,12 +498,12 @@ stabilize:
 		int64_t up = r, down = r;
 		size_t i;
 
-		i = dq_first_after(&s->lo, t - p->window_up);
+		i = ring_first_after(&s->lo, t - p->window_up);
 		if (i < s->lo.n)
-			up = min64(up, dq_at(&s->lo, i)->r);
-		i = dq_first_after(&s->hi, t - p->window_down);
+			up = min64(up, ring_at(&s->lo, i)->x);
+		i = ring_first_after(&s->hi, t - p->window_down);
 		if (i < s->hi.n)
-			down = max64(down, dq_at(&s->hi, i)->r);
+			down = max64(down, ring_at(&s->hi, i)->x);
 		stab = cur;
 		if (stab < up)
 			stab = up;
@@ -565,8 +511,8 @@ stabilize:
 			stab = down;
 		dq_push(&s->lo, t, r, true);
 		dq_push(&s->hi, t, r, false);
-		dq_drop_until(&s->lo, t - max_ms(p->window_up, p->window_down));
-		dq_drop_until(&s->hi, t - max_ms(p->window_up, p->window_down));
+		ring_drop_until(&s->lo, t - max_ms(p->window_up, p->window_down));
+		ring_drop_until(&s->hi, t - max_ms(p->window_up, p->window_down));
 	}
 
 	/* Step 6: rate limits, then [min, max_eff]. */
@@ -634,14 +580,14 @@ nodes:
 int engine_record_scale(const engine_policy_t *p, engine_state_t *s, engine_ms_t t,
 			int32_t from, int32_t to)
 {
-	struct events *q = to > from ? &s->up : &s->down;
+	struct ring *q = to > from ? &s->up : &s->down;
 
 	(void)p;
 	if (from == to)
 		return 0;
-	if (!time_ok(t) || (q->n > 0 && t < ev_at(q, q->n - 1)->t))
+	if (!time_ok(t) || (q->n > 0 && t < ring_at(q, q->n - 1)->t))
 		return -EINVAL;
-	if (ev_reserve(q, 1) < 0)
+	if (ring_reserve(q, 1) < 0)
 		return -ENOMEM;
 	ev_push(q, t, to > from ? (int64_t)to - from : (int64_t)from - to);
 	if (to > from && (!s->has_last_up || t > s->last_up)) {
@@ -722,17 +668,17 @@ int engine_state_save(const engine_state_t *s, char **ret, size_t *ret_len)
 	put_opt(&b, "last_add", s->has_last_add, s->last_add);
 	bprintf(&b, "lo %zu\n", s->lo.n);
 	for (size_t i = 0; i < s->lo.n; i++)
-		bprintf(&b, "%" PRId64 " %" PRId64 "\n", dq_at(&s->lo, i)->t, dq_at(&s->lo, i)->r);
+		bprintf(&b, "%" PRId64 " %" PRId64 "\n", ring_at(&s->lo, i)->t, ring_at(&s->lo, i)->x);
 	bprintf(&b, "hi %zu\n", s->hi.n);
 	for (size_t i = 0; i < s->hi.n; i++)
-		bprintf(&b, "%" PRId64 " %" PRId64 "\n", dq_at(&s->hi, i)->t, dq_at(&s->hi, i)->r);
+		bprintf(&b, "%" PRId64 " %" PRId64 "\n", ring_at(&s->hi, i)->t, ring_at(&s->hi, i)->x);
 	bprintf(&b, "up %zu %" PRId64 "\n", s->up.n, s->up.base);
 	for (size_t i = 0; i < s->up.n; i++)
-		bprintf(&b, "%" PRId64 " %" PRId64 "\n", ev_at(&s->up, i)->t, ev_at(&s->up, i)->n);
+		bprintf(&b, "%" PRId64 " %" PRId64 "\n", ring_at(&s->up, i)->t, ring_at(&s->up, i)->x);
 	bprintf(&b, "down %zu %" PRId64 "\n", s->down.n, s->down.base);
 	for (size_t i = 0; i < s->down.n; i++)
-		bprintf(&b, "%" PRId64 " %" PRId64 "\n", ev_at(&s->down, i)->t,
-			ev_at(&s->down, i)->n);
+		bprintf(&b, "%" PRId64 " %" PRId64 "\n", ring_at(&s->down, i)->t,
+			ring_at(&s->down, i)->x);
 	bprintf(&b, "end\n");
 	if (b.oom) {
 		free(b.p);
@@ -855,7 +801,7 @@ static bool read_pair(struct reader *r, int64_t *a, int64_t *b)
 
 /* One deque: time never goes back, and values keep the deque's order (strictly rising
  * for the min-deque, falling for the max-deque), or the windows' answers would be wrong. */
-static int read_deque(struct reader *r, const char *name, struct deque *q, bool keep_min)
+static int read_deque(struct reader *r, const char *name, struct ring *q, bool keep_min)
 {
 	int64_t count, t, x;
 
@@ -865,20 +811,20 @@ static int read_deque(struct reader *r, const char *name, struct deque *q, bool 
 		if (!read_pair(r, &t, &x) || !time_ok(t))
 			return -EINVAL;
 		if (q->n > 0) {
-			const struct rec *back = dq_at(q, q->n - 1);
+			const struct item *back = ring_at(q, q->n - 1);
 
-			if (t < back->t || (keep_min ? x <= back->r : x >= back->r))
+			if (t < back->t || (keep_min ? x <= back->x : x >= back->x))
 				return -EINVAL;
 		}
-		if (dq_reserve(q, 1) < 0)
+		if (ring_reserve(q, 1) < 0)
 			return -ENOMEM;
-		*dq_at(q, q->n) = (struct rec){ t, x };
+		*ring_at(q, q->n) = (struct item){ t, x, 0 };
 		q->n++;
 	}
 	return 0;
 }
 
-static int read_events(struct reader *r, const char *name, struct events *q)
+static int read_events(struct reader *r, const char *name, struct ring *q)
 {
 	int64_t count, base, t, n;
 
@@ -888,11 +834,11 @@ static int read_events(struct reader *r, const char *name, struct events *q)
 	for (int64_t i = 0; i < count; i++) {
 		if (!read_pair(r, &t, &n) || !time_ok(t) || n <= 0 || n > INT32_MAX)
 			return -EINVAL;
-		if (q->n > 0 && t < ev_at(q, q->n - 1)->t)
+		if (q->n > 0 && t < ring_at(q, q->n - 1)->t)
 			return -EINVAL;
 		if (ev_total(q) > INT64_MAX / 2)
 			return -EINVAL;
-		if (ev_reserve(q, 1) < 0)
+		if (ring_reserve(q, 1) < 0)
 			return -ENOMEM;
 		ev_push(q, t, n);
 	}
@@ -933,8 +879,8 @@ int engine_state_load(const char *text, size_t len, engine_state_t **ret, int *e
 		goto out;
 	/* Nothing recorded may be newer than the last tick. */
 	if (s->started) {
-		if ((s->lo.n && dq_at(&s->lo, s->lo.n - 1)->t > s->last_t) ||
-		    (s->hi.n && dq_at(&s->hi, s->hi.n - 1)->t > s->last_t))
+		if ((s->lo.n && ring_at(&s->lo, s->lo.n - 1)->t > s->last_t) ||
+		    (s->hi.n && ring_at(&s->hi, s->hi.n - 1)->t > s->last_t))
 			goto out;
 	} else if (s->lo.n || s->hi.n) {
 		goto out;
