@@ -20,33 +20,8 @@ src=${AUTOSCALERD_SRCDIR:?}
 dir=$src/tests/replay
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-n=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-# run NAME EXPECTED_STATUS CMD... : stdout in $tmp/out, stderr in $tmp/err
-run() {
-	local name=$1 want=$2
-	shift 2
-	n=$((n + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "$name: exit $got, expected $want"
-		sed 's/^/  stdout: /' "$tmp/out" | head -20
-		sed 's/^/  stderr: /' "$tmp/err" | head -20
-		return 1
-	fi
-	return 0
-}
-
-has() { # has NAME FILE FIXED-STRING
-	grep -qF -- "$3" "$2" || { fail "$1: no \"$3\" in $(basename "$2")"; sed 's/^/  | /' "$2" | head -30; }
-}
+# shellcheck source=tests/lib.sh
+. "$src/tests/lib.sh"
 
 same() { # same NAME EXPECTED-FILE: $tmp/out must equal it
 	if ! cmp -s "$2" "$tmp/out"; then
