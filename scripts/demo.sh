@@ -79,10 +79,21 @@ for r in "${recipes[@]}"; do
 	run 0 "$AUTOSCALERD" check --config "$yaml" || true
 done
 
+# The engine on a recorded load: the Corrino guide's fast-scaling example and the defaults,
+# the same step in slow requests (idle, 5 minutes of overload, idle again). Only the ticks
+# where the replica or node count changes are shown.
+for p in fast-step defaults-step; do
+	heading "replay $p: tests/replay/corrino/$p.jsonl (changes only)"
+	if run 0 "$AUTOSCALERD" replay --config tests/replay/corrino/policies.yaml --policy "$p" \
+		--input "tests/replay/corrino/$p.jsonl" >"$tmp/$p.out"; then
+		awk -F'[:,]' '{ key = $6 "/" $10 } key != last { print; last = key }' "$tmp/$p.out"
+	fi
+done
+
 echo
 if [ ${#failed[@]} -ne 0 ]; then
 	echo "demo.sh: FAILED:" >&2
 	printf '  %s\n' "${failed[@]}" >&2
 	exit 1
 fi
-echo "demo: ${#examples[@]} policy files checked, ${#recipes[@]} recipes imported and checked."
+echo "demo: ${#examples[@]} policy files checked, ${#recipes[@]} recipes imported and checked, 2 replays."
