@@ -21,6 +21,9 @@ static const struct command {
 	  "                             --input), one JSONL decision per tick on stdout" },
 	{ "config-reference", cmd_config_reference,
 	  "config-reference           print the policy file reference (markdown)" },
+	{ "promql-check", cmd_promql_check,
+	  "promql-check [--] EXPR     check a PromQL expression as Prometheus would parse it\n"
+	  "                             (EXPR - reads stdin); exit 1 with its error if invalid" },
 };
 
 const char *cli_option(int argc, char **argv, int *i, const char *name, const char *shrt,
