@@ -306,11 +306,15 @@ static int64_t period_start(const engine_state_t *s, engine_ms_t t, int64_t cur,
 	return cur - ev_sum_after(&s->up, t - rp->period) + ev_sum_after(&s->down, t - rp->period);
 }
 
-static int64_t up_limit(const engine_policy_t *p, const engine_state_t *s, engine_ms_t t,
-			int64_t cur)
+/* Step 6's limit for one direction: each policy proposes a count from the start of its
+ * period; select max takes the largest change (the highest count up, the lowest down),
+ * select min the smallest. Percent rounds up when scaling up, truncates when scaling down. */
+static int64_t rate_limit(const engine_policy_t *p, const engine_state_t *s, engine_ms_t t,
+			  int64_t cur, bool up)
 {
-	const engine_rules_t *rules = &p->up;
-	int64_t limit = rules->select == ENGINE_SELECT_MIN ? INT64_MAX : INT64_MIN;
+	const engine_rules_t *rules = up ? &p->up : &p->down;
+	const bool highest = (rules->select == ENGINE_SELECT_MAX) == up;
+	int64_t limit = highest ? INT64_MIN : INT64_MAX;
 
 	if (rules->select == ENGINE_SELECT_DISABLED || rules->n == 0)
 		return cur;
@@ -319,31 +323,12 @@ static int64_t up_limit(const engine_policy_t *p, const engine_state_t *s, engin
 		int64_t start = period_start(s, t, cur, rp), prop;
 
 		if (rp->type == ENGINE_RATE_PODS)
-			prop = start + rp->value;
-		else
+			prop = up ? start + rp->value : start - rp->value;
+		else if (up)
 			prop = to_count(ceil((double)start * (1 + rp->value / 100.0)));
-		limit = rules->select == ENGINE_SELECT_MIN ? min64(limit, prop) : max64(limit, prop);
-	}
-	return limit;
-}
-
-static int64_t down_limit(const engine_policy_t *p, const engine_state_t *s, engine_ms_t t,
-			  int64_t cur)
-{
-	const engine_rules_t *rules = &p->down;
-	int64_t limit = rules->select == ENGINE_SELECT_MIN ? INT64_MIN : INT64_MAX;
-
-	if (rules->select == ENGINE_SELECT_DISABLED || rules->n == 0)
-		return cur;
-	for (int i = 0; i < rules->n; i++) {
-		const engine_rate_policy_t *rp = &rules->p[i];
-		int64_t start = period_start(s, t, cur, rp), prop;
-
-		if (rp->type == ENGINE_RATE_PODS)
-			prop = start - rp->value;
 		else
 			prop = to_count(trunc((double)start * (1 - rp->value / 100.0)));
-		limit = rules->select == ENGINE_SELECT_MIN ? max64(limit, prop) : min64(limit, prop);
+		limit = highest ? max64(limit, prop) : min64(limit, prop);
 	}
 	return limit;
 }
@@ -518,7 +503,7 @@ stabilize:
 	/* Step 6: rate limits, then [min, max_eff]. */
 	desired = stab;
 	if (stab > cur) {
-		int64_t limit = up_limit(p, s, t, cur), allowed = max_eff;
+		int64_t limit = rate_limit(p, s, t, cur, true), allowed = max_eff;
 
 		if (limit < cur)
 			limit = cur;
@@ -533,7 +518,7 @@ stabilize:
 			limited = true;
 		}
 	} else if (stab < cur) {
-		int64_t limit = down_limit(p, s, t, cur), allowed = p->min_replicas;
+		int64_t limit = rate_limit(p, s, t, cur, false), allowed = p->min_replicas;
 
 		if (limit > cur)
 			limit = cur;

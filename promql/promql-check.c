@@ -470,31 +470,6 @@ static int max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-static bool can_start_expr(enum promql_tok t)
-{
-	switch (t) {
-	case TOK_NUMBER:
-	case TOK_STRING:
-	case TOK_LEFT_PAREN:
-	case TOK_LEFT_BRACE:
-	case TOK_ADD:
-	case TOK_SUB:
-	case TOK_IDENTIFIER:
-	case TOK_METRIC_IDENTIFIER:
-	case TOK_BY:
-	case TOK_WITHOUT:
-	case TOK_LAND:
-	case TOK_LOR:
-	case TOK_LUNLESS:
-	case TOK_OFFSET:
-	case TOK_START:
-	case TOK_END:
-		return true;
-	default:
-		return TOK_IS_AGGREGATOR(t);
-	}
-}
-
 /* Tokens that name a metric when an expression starts with them. */
 static bool is_metric_identifier(enum promql_tok t)
 {
@@ -512,6 +487,21 @@ static bool is_metric_identifier(enum promql_tok t)
 		return true;
 	default:
 		return TOK_IS_AGGREGATOR(t);
+	}
+}
+
+static bool can_start_expr(enum promql_tok t)
+{
+	switch (t) {
+	case TOK_NUMBER:
+	case TOK_STRING:
+	case TOK_LEFT_PAREN:
+	case TOK_LEFT_BRACE:
+	case TOK_ADD:
+	case TOK_SUB:
+		return true;
+	default:
+		return is_metric_identifier(t);
 	}
 }
 
