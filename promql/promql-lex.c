@@ -446,6 +446,27 @@ static bool accept_remaining_duration(struct promql_lexer *l)
 	return !is_alnum(next(l));
 }
 
+/* The operators that are one character and nothing else. */
+static enum promql_tok single_char_token(int32_t r)
+{
+	switch (r) {
+	case ',':
+		return TOK_COMMA;
+	case '*':
+		return TOK_MUL;
+	case '/':
+		return TOK_DIV;
+	case '%':
+		return TOK_MOD;
+	case '+':
+		return TOK_ADD;
+	case '-':
+		return TOK_SUB;
+	default:
+		return TOK_POW;
+	}
+}
+
 static int lex_statements(struct promql_lexer *l, struct promql_token *tok, bool *scanned)
 {
 	int32_t r, t;
@@ -466,25 +487,13 @@ static int lex_statements(struct promql_lexer *l, struct promql_token *tok, bool
 		emit(l, tok, TOK_EOF);
 		return LEX_DONE;
 	case ',':
-		emit(l, tok, TOK_COMMA);
-		return LEX_STATEMENTS;
 	case '*':
-		emit(l, tok, TOK_MUL);
-		return LEX_STATEMENTS;
 	case '/':
-		emit(l, tok, TOK_DIV);
-		return LEX_STATEMENTS;
 	case '%':
-		emit(l, tok, TOK_MOD);
-		return LEX_STATEMENTS;
 	case '+':
-		emit(l, tok, TOK_ADD);
-		return LEX_STATEMENTS;
 	case '-':
-		emit(l, tok, TOK_SUB);
-		return LEX_STATEMENTS;
 	case '^':
-		emit(l, tok, TOK_POW);
+		emit(l, tok, single_char_token(r));
 		return LEX_STATEMENTS;
 	case '=':
 		t = peek(l);
