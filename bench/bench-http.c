@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "http/http.h"
-#include "tests/fakes/ev-glue.h"
+#include "autoscalerd/ev-glue.h"
 #include "tests/fakes/fake-http.h"
 
 struct bench {

@@ -16,8 +16,8 @@
  *                                                                       http_on_timeout(h)
  *
  * With libev that is one ev_io per fd (kept in *slot, so no fd table is needed) and one
- * ev_timer; tests/fakes/ev-glue.c is that glue (a hundred lines, the only code that sees
- * both <ev.h> and this header). autoscalerd/ takes the same glue into its own loop code:
+ * ev_timer; autoscalerd/ev-glue.c is that glue (a hundred lines, the only code that sees
+ * both <ev.h> and this header). Whoever owns a loop wires it so:
  * create the loop, ev_glue_init() it, pass ev_glue_loop() to http_client_new(),
  * ev_glue_attach() the client, run the loop; at exit free the client, then ev_glue_stop(),
  * then the loop.

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
-#include "tests/fakes/ev-glue.h"
+#include "autoscalerd/ev-glue.h"
 #include "tests/fakes/fake-http.h"
 #include "tests/fakes/fake-raw.h"
 #include "tests/fakes/fake-tls.h"

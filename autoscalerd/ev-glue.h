@@ -1,6 +1,6 @@
 /* ev-glue.h - http/'s loop adapter (http_loop_t) on libev: one ev_io per watched fd, one
- * ev_timer. Used by the tests and bench-http; autoscalerd/ takes the same glue into its loop
- * (see http/http.h for the wiring).
+ * ev_timer. The daemon's loop, `doctor`, the tests and the benchmarks all use it (see
+ * http/http.h for the wiring).
  *
  *   ev_glue_t g;
  *   ev_glue_init(&g, loop);

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "tests/fakes/ev-glue.h"
+#include "autoscalerd/ev-glue.h"
 
 struct watch {
 	ev_io io;
