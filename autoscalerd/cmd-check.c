@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "autoscalerd/cli.h"
+#include "autoscalerd/queries.h"
 #include "config/config.h"
 
 static void print_capacity(const config_policy_t *p, FILE *out)
@@ -68,6 +69,11 @@ int cmd_check(int argc, char **argv)
 	}
 
 	r = config_load_file(file, &c, &diags);
+	/* The queries, filled, through the PromQL checker (config/ does no PromQL). */
+	if (r == 0 && check_policy_queries(c, &diags) > 0) {
+		c = config_free(c);
+		r = -EINVAL;
+	}
 	config_diags_print(&diags, file, stderr);
 	if (r < 0) {
 		if (r == -ENOMEM)

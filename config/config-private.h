@@ -6,12 +6,6 @@
 
 #include "config/config.h"
 
-/* Append one diagnostic (printf-style message). Past CONFIG_MAX_DIAGS only the counters
- * move. Returns 0, or -ENOMEM (the diagnostic is then counted as dropped). */
-int config_diag_add(config_diags_t *d, config_severity_t sev, config_mark_t mark,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Order by position (stable), as a compiler reports; position-less ones first. */
-void config_diags_sort(config_diags_t *d);
 int config_diag_addv(config_diags_t *d, config_severity_t sev, config_mark_t mark,
 		     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 

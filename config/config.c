@@ -1125,6 +1125,18 @@ static config_mark_t where(const config_policy_t *p, int row)
 	return p->meta->self;
 }
 
+config_mark_t config_policy_where(const config_policy_t *p, const char *key)
+{
+	int row;
+
+	if (!p->meta || !key)
+		return (config_mark_t){ 0, 0 };
+	for (row = 0; row < P_COUNT; row++)
+		if (!strcmp(policy_rows[row].key, key))
+			return where(p, row);
+	return (config_mark_t){ 0, 0 };
+}
+
 static void pdiag(struct walk *w, config_severity_t sev, const config_policy_t *p, size_t i,
 		  int row, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 

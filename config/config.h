@@ -50,6 +50,13 @@ typedef struct config_diags {
 } config_diags_t;
 
 void config_diags_clear(config_diags_t *d);
+/* Append one diagnostic (printf-style message), for the checks that run after loading (the
+ * queries, in autoscalerd/). Past CONFIG_MAX_DIAGS only the counters move. Returns 0, or
+ * -ENOMEM (the diagnostic is then counted as dropped). */
+int config_diag_add(config_diags_t *d, config_severity_t sev, config_mark_t mark,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Order by position (stable), as a compiler reports; position-less ones first. */
+void config_diags_sort(config_diags_t *d);
 /* One line each, compiler style: "FILE:LINE:COL: error: ..." or "warning: ..." when the
  * diagnostic has no position. */
 void config_diags_print(const config_diags_t *d, const char *file, FILE *out);
@@ -197,6 +204,11 @@ typedef struct config_capacity {
 } config_capacity_t;
 
 void config_capacity(const config_policy_t *p, config_capacity_t *ret);
+
+/* Where to point a diagnostic about a policy's key ("recipe_pod_autoscaling_params.query"):
+ * the key's position when the file sets it, else its enclosing block's, else the policy's.
+ * {0, 0} for an unknown key or a policy that did not come from a file. */
+config_mark_t config_policy_where(const config_policy_t *p, const char *key);
 
 /* The normalized policy: every key with its value, "# default" where the file did not set
  * it. YAML-shaped, so it reads like the file it came from. */

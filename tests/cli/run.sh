@@ -95,6 +95,46 @@ if run "bad" 1 "$bin" check --config "$tmp/bad.yaml"; then
 	has bad "$tmp/err" "$tmp/bad.yaml:7:7: error: policies[0].recipe_pod_autoscaling_params: unknown key \"min_replica\" (did you mean \"min_replicas\"?)"
 	[ ! -s "$tmp/out" ] || fail "bad: stdout not empty"
 fi
+# --- the queries, filled and checked as Prometheus would ----------------------------------
+policy "$tmp/queries.yaml" <<'EOF'
+policies:
+  - name: a
+    target: {namespace: default, deployment: llama.8b}
+    recipe_pod_autoscaling_params:
+      max_replicas: 4
+      latency_slo_seconds: 4
+  - name: b
+    target: {namespace: default, deployment: b}
+    recipe_pod_autoscaling_params:
+      max_replicas: 4
+      query: 'sum(rate(x{ {{selector}} }[{{window}}])'
+  - name: c
+    target: {namespace: default, deployment: c}
+    recipe_pod_autoscaling_params:
+      max_replicas: 4
+      query: 'x[{{window}}]'
+  - name: d
+    target: {namespace: default, deployment: d}
+    recipe_pod_autoscaling_params:
+      max_replicas: 4
+      metric_selector: 'namespace="{{namespace}}",pod=~"{{deployment}}-.+",job=~"a)"'
+EOF
+if run "queries" 1 "$bin" check --config "$tmp/queries.yaml"; then
+	has queries "$tmp/err" "$tmp/queries.yaml:6:7: warning: policies[0].recipe_pod_autoscaling_params.latency_slo_seconds: 4.0 is not a bucket bound of vLLM's vllm:e2e_request_latency_seconds histogram, so le=\"4.0\" matches no series"
+	has queries "$tmp/err" "$tmp/queries.yaml:11:7: error: policies[1].recipe_pod_autoscaling_params.query: Prometheus would refuse the filled query: 1:51: parse error: unclosed left parenthesis; the query: sum(rate(x{ namespace=\"default\",pod=~\"b-.+\" }[5m])"
+	has queries "$tmp/err" "$tmp/queries.yaml:16:7: error: policies[2].recipe_pod_autoscaling_params.query: the query gives a range vector; it must give an instant vector or a scalar"
+	has queries "$tmp/err" "$tmp/queries.yaml:21:7: error: policies[3].recipe_pod_autoscaling_params.metric_selector: Prometheus would refuse the filled query: "
+	has queries "$tmp/err" "invalid: 3 errors, 1 warning"
+fi
+# A dotted Deployment name is quoted inside the pod regular expression.
+policy "$tmp/dotted.yaml" <<'EOF'
+policies:
+  - name: a
+    target: {namespace: default, deployment: llama.8b}
+    recipe_pod_autoscaling_params: {max_replicas: 4, latency_slo_seconds: 0.5}
+EOF
+run "dotted" 0 "$bin" check --config "$tmp/dotted.yaml" && hasnt dotted "$tmp/err" "warning"
+
 run "missing file" 1 "$bin" check --config "$tmp/nope.yaml" && has "missing file" "$tmp/err" "error: cannot read $tmp/nope.yaml: No such file or directory"
 run "no --config" 2 "$bin" check
 run "bad option" 2 "$bin" check --conf x

@@ -1,0 +1,24 @@
+/* queries.h - a policy's Prometheus query: filled from its template, checked, and the rules
+ * of DESIGN section 3 in promql/'s terms. Shared by `check`, `doctor` and the daemon. */
+#ifndef AUTOSCALERD_QUERIES_H
+#define AUTOSCALERD_QUERIES_H
+
+#include "config/config.h"
+#include "promql/promql.h"
+
+/* The policy's query with its placeholders filled (promql_fill); *ret is malloc'd. Returns
+ * 0 or a negative errno with err saying why. */
+int policy_query(const config_policy_t *p, char **ret, char *err, size_t errsz);
+
+/* The policy's rules for promql_reduce()/promql_apply(). */
+promql_aggregation_t policy_aggregation(const config_policy_t *p);
+promql_on_empty_t policy_on_empty(const config_policy_t *p);
+promql_on_nan_t policy_on_nan(const config_policy_t *p);
+
+/* `check`'s query checks, on a loaded configuration: each policy's filled query must be one
+ * Prometheus accepts (promql_check) and give an instant vector or a scalar; a
+ * {{latency_slo}} that is not one of vLLM's bucket bounds is warned about. Diagnostics go to
+ * d at the key's position; returns the number of errors added. */
+size_t check_policy_queries(const config_t *c, config_diags_t *d);
+
+#endif
