@@ -12,6 +12,9 @@ static const struct command {
 } commands[] = {
 	{ "check", cmd_check, "check --config FILE        validate a policy file, print the "
 			      "normalized policies and capacity plan" },
+	{ "doctor", cmd_doctor,
+	  "doctor --config FILE       check live what `run` needs: Prometheus and each\n"
+	  "                             policy's query (one ok/FAIL line each)" },
 	{ "import-recipe", cmd_import_recipe,
 	  "import-recipe RECIPE.json [--namespace NS] [--deployment NAME]\n"
 	  "                             Corrino recipe JSON -> policy YAML on stdout" },

@@ -48,6 +48,42 @@ promql_on_nan_t policy_on_nan(const config_policy_t *p)
 	return p->engine.on_nan == ENGINE_NAN_HOLD ? PROMQL_NAN_HOLD : PROMQL_NAN_ZERO;
 }
 
+int prometheus_client_from_config(http_client_t *h, const config_prometheus_t *pc,
+				  promql_client_t **ret, char *err, size_t errsz)
+{
+	http_header_t headers[CONFIG_MAX_HEADERS];
+	http_profile_opts_t po = {
+		.tls = {
+			.ca_file = pc->ca_file,
+			.cert_file = pc->cert_file,
+			.key_file = pc->key_file,
+			.insecure_skip_tls_verify = pc->insecure_skip_tls_verify,
+		},
+		.bearer_token_file = pc->bearer_token_file,
+		.basic_user = pc->basic_auth_username,
+		.basic_password_file = pc->basic_auth_password_file,
+		.headers = headers,
+		.n_headers = pc->n_headers,
+		.max_in_flight = pc->max_in_flight,
+	};
+	promql_client_opts_t co = {
+		.url = pc->url,
+		.timeout_ms = pc->timeout,
+	};
+	char perr[HTTP_ERROR_MAX];
+	int rc;
+
+	for (size_t i = 0; i < pc->n_headers && i < CONFIG_MAX_HEADERS; i++)
+		headers[i] = (http_header_t){ pc->headers[i].name, pc->headers[i].value };
+	if ((rc = http_profile_new(&po, &co.profile, perr, sizeof(perr))) < 0) {
+		snprintf(err, errsz, "prometheus: %s", perr);
+		return rc;
+	}
+	rc = promql_client_new(h, &co, ret, err, errsz);
+	http_profile_unref(co.profile);
+	return rc;
+}
+
 /* Where a problem of the filled query points: the query if the file sets one, else the
  * selector if it does, else the policy. */
 static config_mark_t query_mark(const config_policy_t *p, const char **key)

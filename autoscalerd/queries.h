@@ -1,5 +1,6 @@
-/* queries.h - a policy's Prometheus query: filled from its template, checked, and the rules
- * of DESIGN section 3 in promql/'s terms. Shared by `check`, `doctor` and the daemon. */
+/* queries.h - a policy's Prometheus query: filled from its template, checked, the rules of
+ * DESIGN section 3 in promql/'s terms, and the client of the file's Prometheus. Shared by
+ * `check`, `doctor` and the daemon. */
 #ifndef AUTOSCALERD_QUERIES_H
 #define AUTOSCALERD_QUERIES_H
 
@@ -14,6 +15,12 @@ int policy_query(const config_policy_t *p, char **ret, char *err, size_t errsz);
 promql_aggregation_t policy_aggregation(const config_policy_t *p);
 promql_on_empty_t policy_on_empty(const config_policy_t *p);
 promql_on_nan_t policy_on_nan(const config_policy_t *p);
+
+/* A client of the file's Prometheus (prometheus: block: URL, timeout, TLS, credentials,
+ * headers, max_in_flight) on h. Returns 0, or a negative errno with err saying what and
+ * where (a token file that cannot be read, a bad URL). */
+int prometheus_client_from_config(http_client_t *h, const config_prometheus_t *pc,
+				  promql_client_t **ret, char *err, size_t errsz);
 
 /* `check`'s query checks, on a loaded configuration: each policy's filled query must be one
  * Prometheus accepts (promql_check) and give an instant vector or a scalar; a

@@ -1408,6 +1408,11 @@ static void check_global(struct walk *w, config_t *c)
 		diag(w, CONFIG_WARNING, GMARK(G_PROM_INSECURE), "prometheus.insecure_skip_tls_verify",
 		     "TLS verification of Prometheus is off: anyone on the path can feed this "
 		     "daemon metrics");
+	if (pr->max_in_flight > 512)
+		diag(w, CONFIG_WARNING, GMARK(G_PROM_MAX_IN_FLIGHT), "prometheus.max_in_flight",
+		     "%d is above Prometheus's default --web.max-connections (512): connections "
+		     "past that limit are never accepted and their queries time out",
+		     pr->max_in_flight);
 	if (!!pr->cert_file != !!pr->key_file)
 		diag(w, CONFIG_ERROR, GMARK(pr->cert_file ? G_PROM_CERT : G_PROM_KEY),
 		     pr->cert_file ? "prometheus.cert_file" : "prometheus.key_file",

@@ -775,7 +775,11 @@ static int setup_easy(http_client_t *h, http_request_t *r)
 	SET(CURLOPT_USERAGENT, h->user_agent);
 	SET(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE); /* our headers never reach a proxy */
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_PIPEWAIT, 1L); /* prefer an HTTP/2 stream to a new connection */
+	/* Prefer an HTTP/2 stream to a new connection, over TLS only (where ALPN says early
+	 * whether the server multiplexes). On plain http curl would hold a new request until a
+	 * busy connection's response arrives, so one slow query would stall the next. */
+	if (strncasecmp(r->url, "https://", 8) == 0)
+		SET(CURLOPT_PIPEWAIT, 1L);
 	if (strcmp(r->method, "HEAD") == 0) {
 		SET(CURLOPT_NOBODY, 1L);
 	} else if (r->body || strcmp(r->method, "POST") == 0) {

@@ -1,11 +1,11 @@
 /* promql-client.c - instant queries through http/: /api/v1/query, GET or form POST. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "promql/promql-private.h"
 #include "promql/promql.h"
 
 struct promql_client {
@@ -30,19 +30,6 @@ struct promql_query {
 	int64_t start_ms;
 };
 
-static void errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -64,7 +51,7 @@ int promql_client_new(http_client_t *h, const promql_client_opts_t *opts, promql
 		char red[256];
 
 		http_redact_url(red, sizeof(red), u ? u : "(none)");
-		errf(err, errsz, "prometheus.url: expected http(s)://host[:port][/path] without a "
+		promql_errf(err, errsz, "prometheus.url: expected http(s)://host[:port][/path] without a "
 				 "query, found %s", red);
 		return -EINVAL;
 	}
@@ -91,7 +78,7 @@ oom:
 		free(c->url);
 		free(c);
 	}
-	errf(err, errsz, "out of memory");
+	promql_errf(err, errsz, "out of memory");
 	return -ENOMEM;
 }
 
@@ -176,7 +163,7 @@ static void on_http(http_response_t *res, void *userdata)
 	r.elapsed_ms = now_ms() - q->start_ms;
 	msg[0] = '\0';
 
-	if (res->status == 0 || res->cause == HTTP_CAUSE_TOO_LARGE) {
+	if (res->cause != HTTP_CAUSE_NONE && res->cause != HTTP_CAUSE_STATUS) {
 		/* no usable response: the transport says what happened */
 		r.outcome = res->outcome == HTTP_SUCCESS ? HTTP_PERMANENT : res->outcome;
 		snprintf(msg, sizeof(msg), "query %s%s%s", name, sep, res->error);
@@ -224,18 +211,18 @@ int promql_query(promql_client_t *c, const char *query, double time, const char 
 	int rc;
 
 	if (!query || !*query || !done) {
-		errf(err, errsz, "query%s%s: empty", label ? " " : "", label ? label : "");
+		promql_errf(err, errsz, "query%s%s: empty", label ? " " : "", label ? label : "");
 		return -EINVAL;
 	}
 	qlen = strlen(query);
 	if (qlen > PROMQL_MAX_LEN) {
-		errf(err, errsz, "query%s%s: longer than %d bytes", label ? " " : "",
+		promql_errf(err, errsz, "query%s%s: longer than %d bytes", label ? " " : "",
 		     label ? label : "", PROMQL_MAX_LEN);
 		return -E2BIG;
 	}
 	/* query=...&time=...&timeout=... */
 	if (!(params = malloc(qlen * 3 + 128))) {
-		errf(err, errsz, "out of memory");
+		promql_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	n = (size_t)sprintf(params, "query=");
@@ -247,7 +234,7 @@ int promql_query(promql_client_t *c, const char *query, double time, const char 
 	if (!(q = calloc(1, sizeof(*q))) || (label && !(q->label = strdup(label)))) {
 		free(q);
 		free(params);
-		errf(err, errsz, "out of memory");
+		promql_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	ro.url = c->url;
@@ -256,7 +243,7 @@ int promql_query(promql_client_t *c, const char *query, double time, const char 
 			free(q->label);
 			free(q);
 			free(params);
-			errf(err, errsz, "out of memory");
+			promql_errf(err, errsz, "out of memory");
 			return -ENOMEM;
 		}
 		sprintf(url, "%s?%s", c->url, params);

@@ -1,5 +1,6 @@
-/* promql-private.h - what the PromQL checker's files share: the lexer, Go-style quoting
- * and UTF-8 decoding, and the RE2 regular expression checker. Not a public API. */
+/* promql-private.h - what promql/'s files share: error text helpers, and for the checker
+ * the lexer, Go-style quoting and UTF-8 decoding, and the RE2 regular expression checker.
+ * Not a public API. */
 #ifndef PROMQL_PRIVATE_H
 #define PROMQL_PRIVATE_H
 
@@ -8,6 +9,12 @@
 #include <stdint.h>
 
 #include "promql/promql-check.h"
+
+/* printf into err (when err is not NULL and errsz > 0), then control characters as
+ * spaces: every message of promql.h is one line. */
+void promql_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Control characters of s as spaces, in place (NULL-safe). */
+void promql_one_line(char *s);
 
 /* Token types of Prometheus's lexer (promql/parser/lex.go). The ranges matter: the
  * operators, aggregators and keywords each print in their own way in error messages. */

@@ -16,12 +16,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "promql/promql-private.h"
 #include "promql/promql.h"
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void promql_one_line(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
+void promql_errf(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,6 +35,7 @@ static void set_err(char *err, size_t errsz, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
+	promql_one_line(err);
 }
 
 /* Up to max bytes of s for a message, quoted Go-style, non-printables as \xNN. */
@@ -145,21 +151,18 @@ static int malformed(struct parse *ps, const char *fmt, ...)
 
 static int oom(struct parse *ps)
 {
-	set_err(ps->err, ps->errsz, "out of memory parsing the response");
+	promql_errf(ps->err, ps->errsz, "out of memory parsing the response");
 	ps->rc = -ENOMEM;
 	return -1;
 }
 
-static int parse_point(struct parse *ps, const cJSON *j, promql_point_t *pt, const char *path,
-		       size_t i, size_t k)
+/* One [time, "value"] at `where` ("data.result[2].value"); a string result's value is any
+ * string, a sample's must be a number as Prometheus writes them. */
+static int parse_point(struct parse *ps, const cJSON *j, promql_point_t *pt, const char *where,
+		       bool sample)
 {
 	const cJSON *t, *v;
-	char where[96];
 
-	if (k == (size_t)-1)
-		snprintf(where, sizeof(where), "%s[%zu]", path, i);
-	else
-		snprintf(where, sizeof(where), "%s[%zu].values[%zu]", path, i, k);
 	if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) != 2)
 		return malformed(ps, "%s: expected [time, \"value\"]", where);
 	t = j->child;
@@ -169,7 +172,8 @@ static int parse_point(struct parse *ps, const cJSON *j, promql_point_t *pt, con
 	if (!cJSON_IsString(v))
 		return malformed(ps, "%s[1]: expected a string, found %s", where,
 				 cJSON_IsNumber(v) ? "a number" : "another type");
-	if (promql_parse_value(v->valuestring, &pt->v) < 0) {
+	pt->v = NAN;
+	if (sample && promql_parse_value(v->valuestring, &pt->v) < 0) {
 		char q[64];
 
 		quote_excerpt(q, sizeof(q), v->valuestring, strlen(v->valuestring), 40);
@@ -216,6 +220,7 @@ static int parse_series(struct parse *ps, const cJSON *j, promql_series_t *s, si
 {
 	const cJSON *vals, *p;
 	size_t n = 0, k = 0;
+	char where[96];
 
 	if (!cJSON_IsObject(j))
 		return malformed(ps, "data.result[%zu]: expected an object", i);
@@ -233,7 +238,8 @@ static int parse_series(struct parse *ps, const cJSON *j, promql_series_t *s, si
 		if (!(s->points = calloc(1, sizeof(*s->points))))
 			return oom(ps);
 		s->n_points = 1;
-		return parse_point(ps, v, &s->points[0], "data.result", i, (size_t)-1);
+		snprintf(where, sizeof(where), "data.result[%zu].value", i);
+		return parse_point(ps, v, &s->points[0], where, true);
 	}
 	vals = cJSON_GetObjectItemCaseSensitive(j, "values");
 	if (!vals && cJSON_GetObjectItemCaseSensitive(j, "histograms"))
@@ -243,7 +249,7 @@ static int parse_series(struct parse *ps, const cJSON *j, promql_series_t *s, si
 	for (p = vals->child; p; p = p->next)
 		n++;
 	if (n > PROMQL_MAX_POINTS - ps->points) {
-		set_err(ps->err, ps->errsz, "the result has more than %d points",
+		promql_errf(ps->err, ps->errsz, "the result has more than %d points",
 			PROMQL_MAX_POINTS);
 		ps->rc = -E2BIG;
 		return -1;
@@ -253,7 +259,8 @@ static int parse_series(struct parse *ps, const cJSON *j, promql_series_t *s, si
 		return oom(ps);
 	for (p = vals->child; p; p = p->next, k++) {
 		s->n_points++;
-		if (parse_point(ps, p, &s->points[k], "data.result", i, k) < 0)
+		snprintf(where, sizeof(where), "data.result[%zu].values[%zu]", i, k);
+		if (parse_point(ps, p, &s->points[k], where, true) < 0)
 			return -1;
 	}
 	return 0;
@@ -289,7 +296,7 @@ static int parse_data(struct parse *ps, const cJSON *data)
 	if (r->type == PROMQL_TYPE_SCALAR || r->type == PROMQL_TYPE_STRING) {
 		promql_point_t pt = { 0 };
 
-		if (parse_point(ps, res, &pt, "data.result", 0, (size_t)-1) < 0) {
+		if (parse_point(ps, res, &pt, "data.result", r->type == PROMQL_TYPE_SCALAR) < 0) {
 			free(pt.text);
 			return -1;
 		}
@@ -314,7 +321,7 @@ static int parse_data(struct parse *ps, const cJSON *data)
 	for (j = res->child; j; j = j->next)
 		n++;
 	if (n > PROMQL_MAX_SERIES) {
-		set_err(ps->err, ps->errsz, "the result has %zu series, more than %d", n,
+		promql_errf(ps->err, ps->errsz, "the result has %zu series, more than %d", n,
 			PROMQL_MAX_SERIES);
 		ps->rc = -E2BIG;
 		return -1;
@@ -357,19 +364,19 @@ static int parse_warnings(struct parse *ps, const cJSON *w, const char *key)
 int promql_parse_response(long status, const char *body, size_t len, promql_result_t *ret,
 			  promql_failure_t *why, char *error_type, char *err, size_t errsz)
 {
-	struct parse ps = { .r = ret, .err = err, .errsz = errsz, .rc = 0 };
+	promql_result_t r = { 0 };
+	struct parse ps = { .r = &r, .err = err, .errsz = errsz, .rc = 0 };
 	const cJSON *st, *et, *em;
 	cJSON *root;
 	promql_failure_t fail = PROMQL_FAIL_MALFORMED;
 	int rc;
 
-	promql_result_clear(ret);
 	if (error_type)
 		error_type[0] = '\0';
 	if (why)
 		*why = PROMQL_FAIL_NONE;
 	if (!body || !len) {
-		set_err(err, errsz, "HTTP %ld: empty body, not a Prometheus API response", status);
+		promql_errf(err, errsz, "HTTP %ld: empty body, not a Prometheus API response", status);
 		rc = -EPROTO;
 		goto fail;
 	}
@@ -378,7 +385,7 @@ int promql_parse_response(long status, const char *body, size_t len, promql_resu
 		char q[96];
 
 		quote_excerpt(q, sizeof(q), body, len, 60);
-		set_err(err, errsz, "HTTP %ld: %s, not a Prometheus API response: %s", status,
+		promql_errf(err, errsz, "HTTP %ld: %s, not a Prometheus API response: %s", status,
 			root ? "a JSON value but not an object" : "not JSON", q);
 		cJSON_Delete(root);
 		rc = -EPROTO;
@@ -386,17 +393,20 @@ int promql_parse_response(long status, const char *body, size_t len, promql_resu
 	}
 	st = cJSON_GetObjectItemCaseSensitive(root, "status");
 	if (cJSON_IsString(st) && !strcmp(st->valuestring, "error")) {
-		char q[64] = "", m[PROMQL_ERROR_MAX / 2];
+		char q[32] = "", m[PROMQL_ERROR_MAX / 2];
 
 		et = cJSON_GetObjectItemCaseSensitive(root, "errorType");
 		em = cJSON_GetObjectItemCaseSensitive(root, "error");
 		if (cJSON_IsString(et)) {
 			snprintf(q, sizeof(q), "%s", et->valuestring);
+			promql_one_line(q);
 			if (error_type)
-				snprintf(error_type, 32, "%s", et->valuestring);
+				snprintf(error_type, 32, "%s", q);
 		}
-		snprintf(m, sizeof(m), "%s", cJSON_IsString(em) ? em->valuestring : "(no message)");
-		set_err(err, errsz, "%s%s%s", q, q[0] ? ": " : "", m);
+		snprintf(m, sizeof(m), "%s",
+			 cJSON_IsString(em) && em->valuestring[0] ? em->valuestring :
+								    "(no error message)");
+		promql_errf(err, errsz, "%s%s%s", q, q[0] ? ": " : "", m);
 		cJSON_Delete(root);
 		fail = PROMQL_FAIL_API;
 		rc = -EPROTO;
@@ -411,12 +421,17 @@ int promql_parse_response(long status, const char *body, size_t len, promql_resu
 	}
 	cJSON_Delete(root);
 	rc = ps.rc;
-	if (rc == 0)
+	if (rc == 0) {
+		promql_result_clear(ret);
+		*ret = r;
 		return 0;
+	}
 	if (rc == -E2BIG)
 		fail = PROMQL_FAIL_LIMIT;
 fail:
-	promql_result_clear(ret);
+	promql_result_clear(&r);
+	if (err && errsz)
+		promql_one_line(err);
 	if (why)
 		*why = rc == -ENOMEM ? PROMQL_FAIL_NONE : fail;
 	return rc;
@@ -433,17 +448,38 @@ static promql_value_kind_t kind_of(double v)
 	return PROMQL_VALUE_NUMBER;
 }
 
-/* "{pod="a",namespace="b"}" of a series, shortened, for an error message. */
-static size_t series_name(char *buf, size_t size, const promql_series_t *s)
+static bool has_label(const promql_series_t *s, const promql_label_t *l)
 {
-	size_t o = 0, i;
+	for (size_t i = 0; s && i < s->n_labels; i++)
+		if (!strcmp(s->labels[i].name, l->name) && !strcmp(s->labels[i].value, l->value))
+			return true;
+	return false;
+}
 
-	o += (size_t)snprintf(buf, size, "{");
-	for (i = 0; i < s->n_labels && o < size; i++)
-		o += (size_t)snprintf(buf + o, size - o, "%s%s=\"%.40s\"", i ? "," : "",
+/* '{pod="a"}' of a series for an error message: the labels that tell it from `other` (all
+ * but __name__ when other is NULL), at most size - 1 bytes, cut with "...}". */
+static size_t series_name(char *buf, size_t size, const promql_series_t *s,
+			  const promql_series_t *other)
+{
+	char tmp[512];
+	size_t o = 0, i;
+	bool first = true;
+
+	o += (size_t)snprintf(tmp, sizeof(tmp), "{");
+	for (i = 0; i < s->n_labels && o < sizeof(tmp); i++) {
+		if (!strcmp(s->labels[i].name, "__name__") || has_label(other, &s->labels[i]))
+			continue;
+		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%s%s=\"%s\"", first ? "" : ",",
 				      s->labels[i].name, s->labels[i].value);
-	if (o < size)
-		o += (size_t)snprintf(buf + o, size - o, "}");
+		first = false;
+	}
+	if (o < sizeof(tmp))
+		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "}");
+	if (o >= size && size > 5)
+		snprintf(tmp + size - 5, 5, "...}");
+	o = strnlen(tmp, size - 1);
+	memcpy(buf, tmp, o);
+	buf[o] = '\0';
 	return o;
 }
 
@@ -486,18 +522,20 @@ void promql_reduce(const promql_result_t *r, promql_aggregation_t agg, promql_va
 	if (r->n_series > 1 && agg == PROMQL_AGG_NONE) {
 		size_t o = (size_t)snprintf(ret->error, sizeof(ret->error),
 					    "%zu series and no series_aggregation (sum, max or avg) "
-					    "to combine them: ",
+					    "to combine them, e.g. ",
 					    r->n_series);
 
-		for (i = 0; i < r->n_series && i < 3 && o < sizeof(ret->error); i++) {
+		for (i = 0; i < r->n_series && i < 2 && o + 8 < sizeof(ret->error); i++) {
 			if (i)
 				o += (size_t)snprintf(ret->error + o, sizeof(ret->error) - o, ", ");
-			if (o < sizeof(ret->error))
-				o += series_name(ret->error + o, sizeof(ret->error) - o,
-						 &r->series[i]);
+			o += series_name(ret->error + o, (sizeof(ret->error) - o - 6) < 80 ?
+								 sizeof(ret->error) - o - 6 :
+								 80,
+					 &r->series[i], &r->series[1 - i]);
 		}
-		if (r->n_series > 3 && o < sizeof(ret->error))
+		if (r->n_series > 2 && o + 6 < sizeof(ret->error))
 			snprintf(ret->error + o, sizeof(ret->error) - o, ", ...");
+		promql_one_line(ret->error); /* label values may hold anything */
 		return;
 	}
 	for (i = 0; i < r->n_series; i++) {
@@ -521,35 +559,37 @@ bool promql_apply(const promql_value_t *v, promql_on_empty_t on_empty, promql_on
 {
 	switch (v->kind) {
 	case PROMQL_VALUE_NUMBER:
-		set_err(why, whysz, "%.17g", v->value);
+		promql_errf(why, whysz, "%.17g", v->value);
 		*ret = v->value;
 		return true;
 	case PROMQL_VALUE_NAN:
 		if (on_nan == PROMQL_NAN_ZERO) {
-			set_err(why, whysz, "NaN (no requests in the window): on_nan: zero gives 0");
+			promql_errf(why, whysz, "NaN (no requests in the window): on_nan: zero gives 0");
 			*ret = 0;
 			return true;
 		}
-		set_err(why, whysz, "NaN (no requests in the window): on_nan: hold, no scaling");
+		promql_errf(why, whysz, "NaN (no requests in the window): on_nan: hold, no scaling");
 		return false;
 	case PROMQL_VALUE_EMPTY:
 		if (on_empty == PROMQL_EMPTY_ZERO) {
-			set_err(why, whysz,
+			promql_errf(why, whysz,
 				"empty result (the series are gone): on_empty_result: zero gives 0");
 			*ret = 0;
 			return true;
 		}
-		set_err(why, whysz,
+		promql_errf(why, whysz,
 			"empty result (the series are gone): on_empty_result: hold, no scaling");
 		return false;
 	case PROMQL_VALUE_POS_INF:
 	case PROMQL_VALUE_NEG_INF:
-		set_err(why, whysz, "%s: missing data, no scaling",
+		promql_errf(why, whysz, "%s: missing data, no scaling",
 			v->kind == PROMQL_VALUE_POS_INF ? "+Inf" : "-Inf");
 		return false;
 	case PROMQL_VALUE_ERROR:
 	default:
-		set_err(why, whysz, "%s: missing data, no scaling", v->error);
+		promql_errf(why, whysz, "%s: missing data, no scaling", v->error);
+		if (why && whysz)
+			promql_one_line(why);
 		return false;
 	}
 }

@@ -8,11 +8,11 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "promql/promql-private.h"
 #include "promql/promql.h"
 
 static const double vllm_buckets[] = {
@@ -210,19 +210,6 @@ enum { PH_NAMESPACE, PH_DEPLOYMENT, PH_WINDOW, PH_LATENCY, PH_SELECTOR, PH_COUNT
 static int fill(const char *t, const promql_vars_t *vars, bool in_selector, struct out *o,
 		char *err, size_t errsz);
 
-static void say(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
 static int placeholder(const char *t, const char *p, const char **end, int *ret, bool in_selector,
 		       char *err, size_t errsz)
 {
@@ -232,7 +219,7 @@ static int placeholder(const char *t, const char *p, const char **end, int *ret,
 	int i;
 
 	if (!close) {
-		say(err, errsz, "%s: \"{{\" at offset %zu is not closed by \"}}\"", what,
+		promql_errf(err, errsz, "%s: \"{{\" at offset %zu is not closed by \"}}\"", what,
 		    (size_t)(p - t));
 		return -EINVAL;
 	}
@@ -241,14 +228,14 @@ static int placeholder(const char *t, const char *p, const char **end, int *ret,
 		if (strlen(names[i]) == n && !strncmp(p + 2, names[i], n))
 			break;
 	if (i == PH_COUNT) {
-		say(err, errsz, "%s: unknown placeholder {{%.*s}} at offset %zu (known: "
+		promql_errf(err, errsz, "%s: unknown placeholder {{%.*s}} at offset %zu (known: "
 				"{{namespace}}, {{deployment}}, {{window}}, {{latency_slo}}, "
 				"{{selector}})",
 		    what, (int)(n > 40 ? 40 : n), p + 2, (size_t)(p - t));
 		return -EINVAL;
 	}
 	if (i == PH_SELECTOR && in_selector) {
-		say(err, errsz, "metric_selector: {{selector}} cannot be used inside the selector");
+		promql_errf(err, errsz, "metric_selector: {{selector}} cannot be used inside the selector");
 		return -EINVAL;
 	}
 	*end = close + 2;
@@ -288,7 +275,7 @@ static int fill(const char *t, const promql_vars_t *vars, bool in_selector, stru
 				break;
 			default:
 				if (c.quote) {
-					say(err, errsz, "query: {{selector}} at offset %zu is inside a "
+					promql_errf(err, errsz, "query: {{selector}} at offset %zu is inside a "
 							"string literal; it holds label matchers",
 					    (size_t)(p - t));
 					return -EINVAL;
@@ -301,7 +288,7 @@ static int fill(const char *t, const promql_vars_t *vars, bool in_selector, stru
 				break;
 			}
 			if (rc < 0) {
-				say(err, errsz, "%s: the value of {{%s}} contains a ` and cannot go "
+				promql_errf(err, errsz, "%s: the value of {{%s}} contains a ` and cannot go "
 						"into the raw string at offset %zu",
 				    in_selector ? "metric_selector" : "query", names[ph],
 				    (size_t)(p - t));
@@ -344,7 +331,7 @@ int promql_fill(const char *tmpl, const promql_vars_t *vars, char **ret, char *e
 	int rc;
 
 	if (!vars || !vars->namespace_ || !vars->deployment || vars->window_ms <= 0) {
-		say(err, errsz, "query: namespace, deployment and a window are required");
+		promql_errf(err, errsz, "query: namespace, deployment and a window are required");
 		return -EINVAL;
 	}
 	rc = fill(tmpl ? tmpl : PROMQL_DEFAULT_QUERY, vars, false, &o, err, errsz);
@@ -353,15 +340,15 @@ int promql_fill(const char *tmpl, const promql_vars_t *vars, char **ret, char *e
 	if (!rc)
 		rc = o.rc;
 	if (rc == -E2BIG)
-		say(err, errsz, "query: longer than %d bytes once filled", PROMQL_MAX_LEN);
+		promql_errf(err, errsz, "query: longer than %d bytes once filled", PROMQL_MAX_LEN);
 	else if (rc == -ENOMEM)
-		say(err, errsz, "out of memory filling the query");
+		promql_errf(err, errsz, "out of memory filling the query");
 	if (rc) {
 		free(o.p);
 		return rc;
 	}
 	if (!o.p && !(o.p = strdup(""))) {
-		say(err, errsz, "out of memory filling the query");
+		promql_errf(err, errsz, "out of memory filling the query");
 		return -ENOMEM;
 	}
 	*ret = o.p;

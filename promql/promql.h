@@ -94,9 +94,10 @@ typedef enum promql_failure {
 } promql_failure_t;
 
 /* Parses the body of an /api/v1/query response that came with HTTP status `status` (any
- * bytes, len of them). Returns 0 and fills *ret (cleared first) for "status":"success"
- * with a well-formed result; otherwise -EPROTO (PROMQL_FAIL_API or _MALFORMED), -E2BIG
- * (_LIMIT) or -ENOMEM, with *why set and err holding one line: for an API error
+ * bytes, len of them). Returns 0 for "status":"success" with a well-formed result, which
+ * replaces what *ret held (cleared); otherwise *ret is untouched and the return is -EPROTO
+ * (PROMQL_FAIL_API or _MALFORMED), -E2BIG (_LIMIT) or -ENOMEM (_NONE), with *why set
+ * and err holding one line (control characters as spaces): for an API error
  * "bad_data: 1:12: parse error: unexpected ...", for a malformed one what was wrong and
  * where ("HTTP 200: not JSON: \"<html><head>...\"", "data.result[2].value[1]: expected a
  * string"). error_type (when not NULL, at least 32 bytes) gets Prometheus's errorType or
@@ -130,7 +131,7 @@ typedef struct promql_value {
 	promql_value_kind_t kind;
 	double value;    /* NUMBER: the value; otherwise NaN or the infinity it stands for */
 	size_t n_series; /* in the result */
-	char error[256]; /* ERROR: why, e.g. "3 series and no series_aggregation: ..." */
+	char error[256]; /* ERROR: why, one line, e.g. "3 series and no series_aggregation ..." */
 } promql_value_t;
 
 /* One number from a result: a vector's one sample or a scalar; several series combined by
@@ -149,7 +150,7 @@ typedef enum promql_on_nan {
 } promql_on_nan_t;
 
 /* Applies DESIGN section 3's rules: returns true with *ret the value to scale on, or false
- * (missing data: hold). why (when not NULL) gets the rule in words, e.g. "0.25",
+ * (missing data: hold). why (when not NULL) gets the rule in words, one line, e.g. "0.25",
  * "NaN (no requests in the window): on_nan: zero gives 0", "empty result (the series are
  * gone): on_empty_result: hold, no scaling", "+Inf: missing data". */
 bool promql_apply(const promql_value_t *v, promql_on_empty_t on_empty, promql_on_nan_t on_nan,
@@ -169,7 +170,7 @@ typedef struct promql_vars {
 /* Fills the template (NULL: PROMQL_DEFAULT_QUERY) into *ret (malloc'd, the caller frees).
  * -EINVAL for an unknown or unclosed placeholder, {{selector}} inside the selector, a value
  * that cannot be written where it lands (a ` in a raw string); -E2BIG when the query would
- * be longer than PROMQL_MAX_LEN; -ENOMEM. err says which and where. */
+ * be longer than PROMQL_MAX_LEN; -ENOMEM. err says which and where, on one line. */
 int promql_fill(const char *tmpl, const promql_vars_t *vars, char **ret, char *err,
 		size_t errsz);
 

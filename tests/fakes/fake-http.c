@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -23,12 +24,21 @@ struct fake_http {
 	atomic_int flaky;
 	pthread_mutex_t lock;
 	char last_target[1024];
+	/* the canned responder, under lock */
+	unsigned canned_status; /* 0: none set */
+	char *canned_type, *canned_body;
+	size_t canned_len;
+	long canned_delay_ms;
+	char canned_delay_match[256]; /* "": every request */
+	struct fake_http_seen *seen;
 };
 
 struct req {
 	char *body;
 	size_t len;
-	bool active; /* counted in cur */
+	bool started; /* the handler has seen the request's head */
+	bool active;  /* counted in cur */
+	char *raw_target; /* as received, from the URI log callback */
 };
 
 static void leave(fake_http_t *f, struct req *q)
@@ -77,6 +87,104 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return r;
 }
 
+/* Copies src into dst[size], noting in *cut whether it fit. */
+static void copy_field(char *dst, size_t size, const char *src, bool *cut)
+{
+	size_t n = strlen(src);
+
+	if (n >= size) {
+		n = size - 1;
+		*cut = true;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+struct header_walk {
+	struct fake_http_seen *s;
+	size_t used;
+};
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct header_walk *w = cls;
+	size_t room = sizeof(w->s->headers) - w->used;
+	int n;
+
+	(void)kind;
+	n = snprintf(w->s->headers + w->used, room, "%s: %s\n", key, value ? value : "");
+	if (n < 0 || (size_t)n >= room) {
+		w->s->headers[w->used] = '\0';
+		w->s->truncated = true;
+		return MHD_NO;
+	}
+	w->used += (size_t)n;
+	return MHD_YES;
+}
+
+static void record_canned(fake_http_t *f, struct MHD_Connection *c, const char *url,
+			  const char *method, const struct req *q)
+{
+	struct fake_http_seen *s = f->seen;
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	struct header_walk w = { s, 0 };
+	long count = s->count + 1;
+
+	memset(s, 0, sizeof(*s));
+	s->count = count;
+	copy_field(s->method, sizeof(s->method), method, &s->truncated);
+	copy_field(s->target, sizeof(s->target), q->raw_target ? q->raw_target : url,
+		   &s->truncated);
+	copy_field(s->content_type, sizeof(s->content_type), ct ? ct : "", &s->truncated);
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &w);
+	s->body_len = q->len;
+	if (q->len) {
+		size_t n = q->len < sizeof(s->body) ? q->len : sizeof(s->body) - 1;
+
+		memcpy(s->body, q->body, n);
+		s->body[n] = '\0';
+		if (n < q->len)
+			s->truncated = true;
+	}
+}
+
+static enum MHD_Result send_canned(fake_http_t *f, struct MHD_Connection *c, const char *url,
+				   const char *method, const struct req *q)
+{
+	struct MHD_Response *res = NULL;
+	unsigned status;
+	long delay;
+	enum MHD_Result r;
+
+	pthread_mutex_lock(&f->lock);
+	record_canned(f, c, url, method, q);
+	status = f->canned_status;
+	delay = f->canned_delay_ms;
+	if (f->canned_delay_match[0] && !strstr(f->seen->target, f->canned_delay_match) &&
+	    !strstr(f->seen->body, f->canned_delay_match))
+		delay = 0;
+	if (status) {
+		res = MHD_create_response_from_buffer(f->canned_len, f->canned_body,
+						      MHD_RESPMEM_MUST_COPY);
+		if (res && f->canned_type)
+			MHD_add_response_header(res, "Content-Type", f->canned_type);
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (!status)
+		return send_text(c, 404, "no canned answer\n", NULL, NULL, NULL, NULL);
+	if (!res)
+		return MHD_NO;
+	if (delay > 0) {
+		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	r = MHD_queue_response(c, status, res);
+	MHD_destroy_response(res);
+	return r;
+}
+
 static enum MHD_Result respond(fake_http_t *f, struct MHD_Connection *c, const char *url,
 			       const char *method, struct req *q)
 {
@@ -93,6 +201,8 @@ static enum MHD_Result respond(fake_http_t *f, struct MHD_Connection *c, const c
 	}
 	if (strcmp(path, "/ok") == 0)
 		return send_text(c, 200, "hello\n", "X-Fake", "yes", "Content-Type", "text/plain");
+	if (strncmp(path, "/canned/", 8) == 0 || strncmp(path, "/api/", 5) == 0)
+		return send_canned(f, c, url, method, q);
 	if (strcmp(path, "/echo") == 0) {
 		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -182,11 +292,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	int cur, max;
 
 	(void)version;
-	if (!q) {
-		q = calloc(1, sizeof(*q));
-		if (!q)
-			return MHD_NO;
-		*con_cls = q;
+	if (!q || !q->started) {
+		if (!q) {
+			q = calloc(1, sizeof(*q));
+			if (!q)
+				return MHD_NO;
+			*con_cls = q;
+		}
+		q->started = true;
 		q->active = true;
 		atomic_fetch_add(&f->requests, 1);
 		cur = atomic_fetch_add(&f->cur, 1) + 1;
@@ -232,8 +345,22 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	leave(f, q);
 	free(q->body);
+	free(q->raw_target);
 	free(q);
 	*con_cls = NULL;
+}
+
+/* Called with the request line's target before MHD splits off and decodes the query: the
+ * canned responder records it as received. */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct req *q = calloc(1, sizeof(*q));
+
+	(void)cls;
+	(void)c;
+	if (q)
+		q->raw_target = strdup(uri); /* NULL: the decoded path is recorded instead */
+	return q;
 }
 
 int fake_http_start(bool fast, fake_http_t **ret)
@@ -245,16 +372,23 @@ int fake_http_start(bool fast, fake_http_t **ret)
 
 	if (!f)
 		return -ENOMEM;
+	f->seen = calloc(1, sizeof(*f->seen));
+	if (!f->seen) {
+		free(f);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&f->lock, NULL);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	flags = fast ? MHD_USE_EPOLL_INTERNAL_THREAD
 		     : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 	f->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, &sin,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_log, f,
 				MHD_OPTION_CONNECTION_LIMIT, 8000u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				4096u, MHD_OPTION_END);
 	if (!f->d) {
 		pthread_mutex_destroy(&f->lock);
+		free(f->seen);
 		free(f);
 		return -EADDRNOTAVAIL;
 	}
@@ -275,6 +409,9 @@ fake_http_t *fake_http_stop(fake_http_t *f)
 	if (f->d)
 		MHD_stop_daemon(f->d);
 	pthread_mutex_destroy(&f->lock);
+	free(f->canned_type);
+	free(f->canned_body);
+	free(f->seen);
 	free(f);
 	return NULL;
 }
@@ -299,4 +436,67 @@ void fake_http_last_target(fake_http_t *f, char *buf, size_t size)
 	pthread_mutex_lock(&f->lock);
 	snprintf(buf, size, "%s", f->last_target);
 	pthread_mutex_unlock(&f->lock);
+}
+
+int fake_http_set_canned(fake_http_t *f, int status, const char *content_type,
+			 const void *body, size_t len)
+{
+	char *b = malloc(len ? len : 1), *t = content_type ? strdup(content_type) : NULL;
+
+	if (!b || (content_type && !t)) {
+		free(b);
+		free(t);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(b, body, len);
+	pthread_mutex_lock(&f->lock);
+	free(f->canned_body);
+	free(f->canned_type);
+	f->canned_body = b;
+	f->canned_len = len;
+	f->canned_type = t;
+	f->canned_status = (unsigned)status;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+void fake_http_set_canned_delay(fake_http_t *f, long ms, const char *match)
+{
+	pthread_mutex_lock(&f->lock);
+	f->canned_delay_ms = ms;
+	snprintf(f->canned_delay_match, sizeof(f->canned_delay_match), "%s", match ? match : "");
+	pthread_mutex_unlock(&f->lock);
+}
+
+void fake_http_last_canned(fake_http_t *f, struct fake_http_seen *ret)
+{
+	pthread_mutex_lock(&f->lock);
+	memcpy(ret, f->seen, sizeof(*ret));
+	pthread_mutex_unlock(&f->lock);
+}
+
+bool fake_http_seen_header(const struct fake_http_seen *s, const char *name, char *buf,
+			   size_t size)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = s->headers; *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > n + 1 && p[n] == ':' && p[n + 1] == ' ' && strncasecmp(p, name, n) == 0) {
+			size_t v = len - n - 2;
+
+			if (size) {
+				if (v >= size)
+					v = size - 1;
+				memcpy(buf, p + n + 2, v);
+				buf[v] = '\0';
+			}
+			return true;
+		}
+		p += len + (end ? 1 : 0);
+	}
+	return false;
 }

@@ -720,6 +720,9 @@ static const struct {
 	  4, 54, "average_value with the default query", -1, -1, 2 },
 	{ "prometheus: {insecure_skip_tls_verify: true}\n" MINIMAL, 1, 14,
 	  "TLS verification of Prometheus is off", -1, -1, 4 },
+	{ "prometheus: {max_in_flight: 513}\n" MINIMAL, 1, 14,
+	  "513 is above Prometheus's default --web.max-connections (512)", -1, -1, 4 },
+	{ "prometheus: {max_in_flight: 512}\n" MINIMAL, 0, 0, NULL, -1, -1, 4 },
 };
 
 START_TEST(test_capacity_warnings)

@@ -1,0 +1,325 @@
+/* cmd-doctor.c - `autoscalerd doctor --config FILE`: everything `run` needs, checked live.
+ *
+ * One line per check, "ok   WHAT: detail" or "FAIL WHAT: what happened; fix: what to do",
+ * in a fixed order (the file, Prometheus, then each policy's query), whatever order the
+ * answers came in. Exit 0 only when every check passed.
+ *
+ * The checks run on the daemon's own machinery (http/ on a libev loop, the promql/ client,
+ * the rules of DESIGN section 3), so what doctor sees is what `run` will see. Each query
+ * has prometheus.timeout (plus a second for the transport) and no retries: doctor answers
+ * within a few seconds even when every dependency is down.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "autoscalerd/cli.h"
+#include "autoscalerd/ev-glue.h"
+#include "autoscalerd/queries.h"
+
+#define LINE_MAX_ 2048
+
+struct check {
+	struct doctor *d;
+	const config_policy_t *p; /* NULL: the reachability check */
+	bool done, ok;
+	char line[LINE_MAX_];
+};
+
+struct doctor {
+	const config_t *c;
+	promql_client_t *prom;
+	struct check reach;
+	struct check *policies;
+	size_t pending;
+};
+
+static void setline(struct check *k, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void setline(struct check *k, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(k->line, sizeof(k->line), fmt, ap);
+	va_end(ap);
+	k->ok = ok;
+	k->done = true;
+}
+
+/* What to do about a failed query, from how it failed. */
+static const char *hint(const promql_reply_t *r, bool policy)
+{
+	const char *t = r->error_type;
+
+	if (r->failure == PROMQL_FAIL_API) {
+		if (!strcmp(t, "bad_data"))
+			return policy ? "fix the policy's query (autoscalerd check shows it filled)" :
+					"prometheus.url answers, but refused a trivial query: is it "
+					"Prometheus?";
+		if (!strcmp(t, "timeout") || !strcmp(t, "canceled"))
+			return "the query took longer than prometheus.timeout: simplify it or "
+			       "raise the timeout";
+		if (!strcmp(t, "execution"))
+			return "Prometheus failed evaluating the query: fix the query (e.g. "
+			       "many-to-many matching, too many samples)";
+		return "see Prometheus's error above";
+	}
+	if (r->status == 401 || r->status == 403)
+		return "check prometheus.bearer_token_file or prometheus.basic_auth, and "
+		       "prometheus.headers (X-Scope-OrgID for a multi-tenant Thanos or Mimir)";
+	if (r->status == 404)
+		return "prometheus.url must be the root of Prometheus's HTTP API (with the path "
+		       "prefix, e.g. /prometheus, when there is one)";
+	if (r->status == 429 || r->status >= 500)
+		return "Prometheus (or a proxy in front of it) is overloaded or failing: check "
+		       "its health";
+	switch (r->cause) {
+	case HTTP_CAUSE_CONNECT:
+		return "is Prometheus running, and is prometheus.url right? (HTTPS_PROXY and "
+		       "NO_PROXY apply)";
+	case HTTP_CAUSE_TIMEOUT:
+		return "nothing answered within prometheus.timeout: check the URL, the network "
+		       "and Prometheus's load";
+	case HTTP_CAUSE_TLS:
+		return "check prometheus.ca_file (the CA of the server's certificate), "
+		       "cert_file and key_file, and the URL's scheme";
+	case HTTP_CAUSE_CREDENTIALS:
+		return "the token or password file cannot be read: check its path and "
+		       "permissions";
+	case HTTP_CAUSE_CLOSED:
+		return "the connection broke mid-answer: check Prometheus and any proxy in "
+		       "between";
+	default:
+		break;
+	}
+	return "prometheus.url does not answer like Prometheus's /api/v1/query: check the "
+	       "URL (scheme, host, port, path prefix)";
+}
+
+/* "; Prometheus warns: ..." for the line, from the result's warnings. */
+static void warnings(const promql_result_t *res, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; res && i < res->n_warnings && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? "; " : "; Prometheus warns: ",
+				      res->warnings[i]);
+}
+
+static void send_policies(struct doctor *d);
+
+static void on_reach(const promql_reply_t *r, void *userdata)
+{
+	struct doctor *d = userdata;
+	struct check *k = &d->reach;
+	const char *url = d->c->prometheus.url;
+	char warn[512];
+
+	d->pending--;
+	if (r->outcome != HTTP_SUCCESS) {
+		setline(k, false, "FAIL prometheus %s: %s; fix: %s", url, r->error, hint(r, false));
+	} else if (r->result->type != PROMQL_TYPE_SCALAR || r->result->n_series != 1 ||
+		   r->result->series[0].points[0].v != 1) {
+		setline(k, false, "FAIL prometheus %s: the query \"1\" did not return the scalar "
+				  "1; fix: is prometheus.url Prometheus's API?",
+			url);
+	} else {
+		warnings(r->result, warn, sizeof(warn));
+		setline(k, true, "ok   prometheus %s: answers queries (%lld ms)%s", url,
+			(long long)r->elapsed_ms, warn);
+	}
+	send_policies(d);
+}
+
+static void on_policy(const promql_reply_t *r, void *userdata)
+{
+	struct check *k = userdata;
+	const config_policy_t *p = k->p;
+	promql_value_t v;
+	char why[512], warn[512];
+	double x;
+
+	k->d->pending--;
+	if (r->outcome != HTTP_SUCCESS) {
+		setline(k, false, "FAIL policy %s: %s; fix: %s", p->name, r->error, hint(r, true));
+		return;
+	}
+	warnings(r->result, warn, sizeof(warn));
+	promql_reduce(r->result, policy_aggregation(p), &v);
+	if (promql_apply(&v, policy_on_empty(p), policy_on_nan(p), &x, why, sizeof(why))) {
+		if (v.kind == PROMQL_VALUE_NUMBER)
+			setline(k, true, "ok   policy %s: the query returns %.6g (%zu series)%s",
+				p->name, x, v.n_series, warn);
+		else
+			setline(k, true, "ok   policy %s: %s%s", p->name, why, warn);
+		return;
+	}
+	switch (v.kind) {
+	case PROMQL_VALUE_EMPTY:
+		setline(k, false, "FAIL policy %s: %s%s; fix: check that target %s/%s and "
+				  "metric_selector match series Prometheus has (the default "
+				  "selector needs the labels namespace and pod), and that it scrapes "
+				  "the pods",
+			p->name, why, warn, p->namespace_, p->deployment);
+		break;
+	case PROMQL_VALUE_NAN:
+		setline(k, false, "FAIL policy %s: %s%s; fix: nothing to fix if the Deployment "
+				  "is idle; on_nan: zero scales it down instead",
+			p->name, why, warn);
+		break;
+	case PROMQL_VALUE_ERROR:
+		setline(k, false, "FAIL policy %s: %s%s; fix: %s", p->name, why, warn,
+			v.n_series > 1 ? "set series_aggregation (sum, max or avg) or aggregate "
+					 "in the query" :
+					 "make the query return one number");
+		break;
+	default:
+		setline(k, false, "FAIL policy %s: %s%s; fix: the query divides by zero or "
+				  "overflows: guard it (e.g. clamp_max, or \"> 0\" on the divisor)",
+			p->name, why, warn);
+		break;
+	}
+}
+
+static void send_policies(struct doctor *d)
+{
+	for (size_t i = 0; i < d->c->n_policies; i++) {
+		struct check *k = &d->policies[i];
+		char err[HTTP_ERROR_MAX], *q = NULL;
+		int rc;
+
+		if (!d->reach.ok) {
+			setline(k, false, "FAIL policy %s: not queried: Prometheus is not "
+					  "reachable (see above)",
+				k->p->name);
+			continue;
+		}
+		rc = policy_query(k->p, &q, err, sizeof(err));
+		if (rc == 0)
+			rc = promql_query(d->prom, q, 0, k->p->name, on_policy, k, NULL, err,
+					  sizeof(err));
+		free(q);
+		if (rc < 0) {
+			setline(k, false, "FAIL policy %s: %s", k->p->name, err);
+			continue;
+		}
+		d->pending++;
+	}
+}
+
+static int usage(const char *what, const char *arg)
+{
+	if (what)
+		fprintf(stderr, "autoscalerd doctor: %s \"%s\"\n", what, arg);
+	fprintf(stderr, "usage: autoscalerd doctor --config FILE\n");
+	return CLI_EXIT_USAGE;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct doctor d = { 0 };
+	const char *file = NULL;
+	config_diags_t diags = { 0 };
+	config_t *c = NULL;
+	struct ev_loop *loop = NULL;
+	ev_glue_t glue;
+	http_client_t *http = NULL;
+	http_client_opts_t ho = { 0 };
+	char err[HTTP_ERROR_MAX];
+	bool all_ok = true;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		bool missing = false;
+		const char *v = cli_option(argc, argv, &i, "--config", "-c", &missing);
+
+		if (!v)
+			return usage(missing ? "missing value for" : "unexpected argument", argv[i]);
+		file = v;
+	}
+	if (!file)
+		return usage(NULL, NULL);
+
+	rc = config_load_file(file, &c, &diags);
+	if (rc == 0 && check_policy_queries(c, &diags) > 0) {
+		c = config_free(c);
+		rc = -EINVAL;
+	}
+	config_diags_print(&diags, file, stderr);
+	config_diags_clear(&diags);
+	if (rc < 0) {
+		printf("FAIL config %s: invalid (the errors above); fix: autoscalerd check "
+		       "--config %s\n",
+		       file, file);
+		return CLI_EXIT_INVALID;
+	}
+	printf("ok   config %s: %zu polic%s\n", file, c->n_policies,
+	       c->n_policies == 1 ? "y" : "ies");
+	if (c->prometheus.insecure_skip_tls_verify)
+		printf("     warning: prometheus.insecure_skip_tls_verify is set: the server's "
+		       "certificate is not verified\n");
+	fflush(stdout);
+
+	d.c = c;
+	d.reach.d = &d;
+	if (c->n_policies && !(d.policies = calloc(c->n_policies, sizeof(*d.policies)))) {
+		fprintf(stderr, "autoscalerd doctor: out of memory\n");
+		config_free(c);
+		return CLI_EXIT_INVALID;
+	}
+	for (size_t i = 0; i < c->n_policies; i++)
+		d.policies[i] = (struct check){ .d = &d, .p = &c->policies[i] };
+
+	loop = ev_loop_new(EVFLAG_AUTO);
+	if (!loop) {
+		fprintf(stderr, "autoscalerd doctor: cannot create the event loop\n");
+		goto out;
+	}
+	ev_glue_init(&glue, loop);
+	ho.loop = ev_glue_loop(&glue);
+	ho.max_in_flight = c->prometheus.max_in_flight;
+	if ((rc = http_client_new(&ho, &http)) < 0) {
+		fprintf(stderr, "autoscalerd doctor: cannot start the HTTP client: %s\n",
+			strerror(-rc));
+		goto out;
+	}
+	ev_glue_attach(&glue, http);
+	rc = prometheus_client_from_config(http, &c->prometheus, &d.prom, err, sizeof(err));
+	if (rc == 0)
+		rc = promql_query(d.prom, "1", 0, "reachability", on_reach, &d, NULL, err,
+				  sizeof(err));
+	if (rc < 0) {
+		setline(&d.reach, false, "FAIL prometheus %s: %s; fix: see the prometheus: block",
+			c->prometheus.url, err);
+		send_policies(&d);
+	} else {
+		d.pending++;
+	}
+	while (d.pending)
+		ev_run(loop, EVRUN_ONCE);
+
+	printf("%s\n", d.reach.line);
+	all_ok = d.reach.ok;
+	for (size_t i = 0; i < c->n_policies; i++) {
+		printf("%s\n", d.policies[i].line);
+		all_ok = all_ok && d.policies[i].ok;
+	}
+out:
+	promql_client_free(d.prom);
+	http_client_free(http);
+	if (loop) {
+		ev_glue_stop(&glue);
+		ev_loop_destroy(loop);
+	}
+	free(d.policies);
+	config_free(c);
+	if (!loop || !http)
+		return CLI_EXIT_INVALID;
+	return all_ok ? CLI_EXIT_OK : CLI_EXIT_INVALID;
+}
