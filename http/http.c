@@ -45,6 +45,14 @@
 #define URL_SHOWN 256 /* bytes of a (redacted) URL in an error message */
 #define DRAIN_PASSES 8
 
+/* An entry of the client's one timer heap: a request waiting for its retry, or a timer of
+ * http_timer_new(). */
+struct hnode {
+	int64_t due;
+	size_t i;   /* index in the heap */
+	bool timer; /* an http_timer_t, else an http_request_t */
+};
+
 enum req_state {
 	RS_NEW,
 	RS_QUEUED,
@@ -74,9 +82,8 @@ struct http_request {
 	struct http_request *all_prev, *all_next; /* every live request of the client */
 	struct http_request *prev, *next;         /* a queue or the finished list */
 	struct dest *dest;
-	size_t heap_i;
+	struct hnode hn; /* of the retry */
 	enum req_state state;
-	int64_t due; /* of the retry */
 
 	char method[24];
 	char *url;
@@ -91,6 +98,8 @@ struct http_request {
 	http_retry_t retry;
 	http_profile_t *profile;
 	http_done_fn *done;
+	http_data_fn *on_data; /* streaming: the 2xx body goes here, not into buf */
+	bool data_stopped;     /* on_data said stop */
 	void *userdata;
 
 	CURL *easy;
@@ -124,8 +133,9 @@ struct http_client {
 	struct sock *socks;
 	http_request_t *all;
 	http_request_t *fin_head, *fin_tail;
-	http_request_t **heap;
+	struct hnode **heap; /* retries and timers, earliest first */
 	size_t heap_n, heap_cap;
+	size_t timers;       /* live http_timer_t, for the leak check at free */
 	int64_t curl_due; /* when curl wants its timeout call */
 	int64_t armed;    /* what the loop timer is set to */
 	bool kick;        /* work left over from a drain */
@@ -321,26 +331,26 @@ static void rearm(http_client_t *h)
 
 /* ---- the retry heap --------------------------------------------------------------------- */
 
-static void heap_set(http_client_t *h, size_t i, http_request_t *r)
+static void heap_set(http_client_t *h, size_t i, struct hnode *n)
 {
-	h->heap[i] = r;
-	r->heap_i = i;
+	h->heap[i] = n;
+	n->i = i;
 }
 
 static void heap_up(http_client_t *h, size_t i)
 {
-	http_request_t *r = h->heap[i];
+	struct hnode *n = h->heap[i];
 
-	while (i > 0 && h->heap[(i - 1) / 2]->due > r->due) {
+	while (i > 0 && h->heap[(i - 1) / 2]->due > n->due) {
 		heap_set(h, i, h->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
-	heap_set(h, i, r);
+	heap_set(h, i, n);
 }
 
 static void heap_down(http_client_t *h, size_t i)
 {
-	http_request_t *r = h->heap[i];
+	struct hnode *n = h->heap[i];
 
 	for (;;) {
 		size_t c = 2 * i + 1;
@@ -349,40 +359,101 @@ static void heap_down(http_client_t *h, size_t i)
 			break;
 		if (c + 1 < h->heap_n && h->heap[c + 1]->due < h->heap[c]->due)
 			c++;
-		if (h->heap[c]->due >= r->due)
+		if (h->heap[c]->due >= n->due)
 			break;
 		heap_set(h, i, h->heap[c]);
 		i = c;
 	}
-	heap_set(h, i, r);
+	heap_set(h, i, n);
 }
 
-static int heap_push(http_client_t *h, http_request_t *r)
+static int heap_push(http_client_t *h, struct hnode *n)
 {
 	if (h->heap_n == h->heap_cap) {
 		size_t cap = h->heap_cap ? h->heap_cap * 2 : 64;
-		http_request_t **n = realloc(h->heap, cap * sizeof(*n));
+		struct hnode **v = realloc(h->heap, cap * sizeof(*v));
 
-		if (!n)
+		if (!v)
 			return -ENOMEM;
-		h->heap = n;
+		h->heap = v;
 		h->heap_cap = cap;
 	}
-	heap_set(h, h->heap_n++, r);
+	heap_set(h, h->heap_n++, n);
 	heap_up(h, h->heap_n - 1);
 	return 0;
 }
 
-static void heap_remove(http_client_t *h, http_request_t *r)
+static void heap_remove(http_client_t *h, struct hnode *n)
 {
-	size_t i = r->heap_i;
-	http_request_t *last = h->heap[--h->heap_n];
+	size_t i = n->i;
+	struct hnode *last = h->heap[--h->heap_n];
 
+	n->i = SIZE_MAX;
 	if (i == h->heap_n)
 		return;
 	heap_set(h, i, last);
 	heap_up(h, i);
-	heap_down(h, last->heap_i);
+	heap_down(h, last->i);
+}
+
+#define REQ_OF(n) ((http_request_t *)((char *)(n)-offsetof(http_request_t, hn)))
+
+/* ---- timers ----------------------------------------------------------------------------- */
+
+struct http_timer {
+	struct hnode hn; /* first: a timer is its node */
+	http_client_t *h;
+	http_timer_fn *fn;
+	void *arg;
+};
+
+int http_timer_new(http_client_t *h, http_timer_fn *fn, void *arg, http_timer_t **ret)
+{
+	http_timer_t *t;
+
+	if (!h || !fn)
+		return -EINVAL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return -ENOMEM;
+	t->hn = (struct hnode){ .due = NEVER, .i = SIZE_MAX, .timer = true };
+	t->h = h;
+	t->fn = fn;
+	t->arg = arg;
+	h->timers++;
+	*ret = t;
+	return 0;
+}
+
+int http_timer_arm(http_timer_t *t, int64_t ms)
+{
+	http_client_t *h = t->h;
+	int rc = 0;
+
+	if (t->hn.i != SIZE_MAX)
+		heap_remove(h, &t->hn);
+	if (ms >= 0) {
+		t->hn.due = now_ms() + (ms > NEVER / 4 ? NEVER / 4 : ms);
+		rc = heap_push(h, &t->hn);
+	}
+	if (h->depth == 0)
+		rearm(h);
+	return rc;
+}
+
+bool http_timer_armed(const http_timer_t *t)
+{
+	return t && t->hn.i != SIZE_MAX;
+}
+
+http_timer_t *http_timer_free(http_timer_t *t)
+{
+	if (!t)
+		return NULL;
+	if (t->hn.i != SIZE_MAX)
+		heap_remove(t->h, &t->hn);
+	t->h->timers--;
+	free(t);
+	return NULL;
 }
 
 /* ---- destinations ----------------------------------------------------------------------- */
@@ -515,7 +586,7 @@ static void reset_attempt(http_request_t *r)
 	free(r->buf);
 	r->buf = NULL;
 	r->len = r->cap = 0;
-	r->too_large = r->hdr_overflow = r->oom = false;
+	r->too_large = r->hdr_overflow = r->oom = r->data_stopped = false;
 	r->curl_err[0] = '\0';
 	r->status = 0;
 	r->error[0] = '\0';
@@ -587,6 +658,19 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	http_request_t *r = ud;
 	size_t n = size * nmemb;
 
+	if (r->on_data) {
+		long status = 0;
+
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (!r->on_data(p, n, r->userdata)) {
+				r->data_stopped = true;
+				return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+			}
+			return n;
+		}
+		/* an error's body is kept, under the ceiling, for the completion */
+	}
 	if (n > r->max_response - r->len) {
 		r->too_large = true;
 		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
@@ -688,7 +772,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 	r->rh[r->n_rh].value = block + nl + 1;
 	r->n_rh++;
 	r->rh_bytes += n;
-	if (strcasecmp(block, "Content-Length") == 0)
+	if (strcasecmp(block, "Content-Length") == 0 && !r->on_data)
 		reserve(r, block + nl + 1);
 	return n;
 }
@@ -770,7 +854,8 @@ static int setup_easy(http_client_t *h, http_request_t *r)
 	SET(CURLOPT_HEADERDATA, r);
 	SET(CURLOPT_ERRORBUFFER, r->curl_err);
 	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms > LONG_MAX ? LONG_MAX : (long)r->timeout_ms);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_response);
+	if (!r->on_data) /* a stream is not bounded; an error body still is, in on_body */
+		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_response);
 	SET(CURLOPT_ACCEPT_ENCODING, ""); /* decoded bytes count against the ceiling */
 	SET(CURLOPT_USERAGENT, h->user_agent);
 	SET(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE); /* our headers never reach a proxy */
@@ -932,7 +1017,7 @@ static void detach(http_client_t *h, http_request_t *r)
 		stop_running(h, r);
 		break;
 	case RS_RETRY:
-		heap_remove(h, r);
+		heap_remove(h, &r->hn);
 		h->stats.waiting_retry--;
 		break;
 	case RS_FINISHED:
@@ -952,7 +1037,9 @@ static void describe_failure(http_request_t *r, CURLcode rc)
 
 	/* curl's message names hosts and ports, never header values. */
 	http_sanitize(detail, sizeof(detail), r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
-	if (r->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+	if (r->data_stopped) {
+		fail(r, HTTP_CAUSE_LOCAL, "stopped by the receiver of the stream");
+	} else if (r->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		fail(r, HTTP_CAUSE_TOO_LARGE, "response body larger than the ceiling of %zu bytes",
 		     r->max_response);
 	} else if (r->hdr_overflow) {
@@ -1020,8 +1107,8 @@ static void finish(http_client_t *h, http_request_t *r, CURLcode rc)
 			goto done; /* too long to wait here: the caller sees retry_after_ms */
 		if (r->retry_after_ms > delay)
 			delay = r->retry_after_ms;
-		r->due = now_ms() + delay;
-		if (heap_push(h, r) == 0) {
+		r->hn.due = now_ms() + delay;
+		if (heap_push(h, &r->hn) == 0) {
 			/* Nothing of this attempt is needed while waiting. */
 			reset_attempt(r);
 			r->state = RS_RETRY;
@@ -1071,14 +1158,22 @@ static void drain(http_client_t *h)
 		}
 		now = now_ms();
 		while (h->heap_n && h->heap[0]->due <= now) {
-			http_request_t *r = h->heap[0];
+			struct hnode *n = h->heap[0];
+			http_request_t *r;
 
-			heap_remove(h, r);
+			heap_remove(h, n);
+			again = true;
+			if (n->timer) {
+				http_timer_t *t = (http_timer_t *)n;
+
+				t->fn(t->arg); /* may arm, free, submit */
+				continue;
+			}
+			r = REQ_OF(n);
 			h->stats.waiting_retry--;
 			r->state = RS_NEW;
 			queue_push(r->dest, r, true);
 			pump(h, r->dest);
-			again = true;
 		}
 		for (http_request_t *r; (r = h->fin_head);) {
 			struct dest *d = r->dest;
@@ -1337,6 +1432,7 @@ int http_submit(http_client_t *h, const http_request_opts_t *o, http_request_t *
 	if (r->retry.max_attempts < 1)
 		r->retry.max_attempts = 1;
 	r->done = o->done;
+	r->on_data = o->on_data;
 	r->userdata = o->userdata;
 	r->url = strdup(o->url);
 	if (!r->url)

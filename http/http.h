@@ -241,6 +241,9 @@ typedef struct http_response {
 } http_response_t;
 
 typedef void http_done_fn(http_response_t *res, void *userdata);
+/* A streamed 2xx body (a Kubernetes WATCH), in pieces as they arrive (any split). Return
+ * false to end the transfer: the completion then says HTTP_PERMANENT, HTTP_CAUSE_LOCAL. */
+typedef bool http_data_fn(const char *data, size_t len, void *userdata);
 
 typedef struct http_request_opts {
 	const char *method; /* NULL: GET, or POST when there is a body */
@@ -255,6 +258,11 @@ typedef struct http_request_opts {
 	http_retry_t retry;
 	http_profile_t *profile; /* optional; the request takes a reference */
 	http_done_fn *done;      /* required */
+	http_data_fn *on_data;   /* optional: stream a 2xx body to it instead of keeping it
+				    (no ceiling then; the completion gets no body). Other
+				    statuses' bodies are kept for the completion as usual.
+				    Called from the loop, like done; retries restart the
+				    stream, so streaming callers ask for none */
 	void *userdata;
 } http_request_opts_t;
 
@@ -274,6 +282,23 @@ void http_cancel(http_client_t *h, http_request_t *r);
 
 /* Case-insensitive lookup of a response header; NULL when absent. */
 const char *http_response_header(const http_response_t *res, const char *name);
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+/* One-shot timers on the client's loop timer, for the modules on top (retry backoff of
+ * their own, lease renewals, token refresh, child-process timeouts), so that they need no
+ * loop adapter of their own. Callbacks run from http_on_timeout(), under the same rules as
+ * completions (they may arm or free any timer, their own included, and submit requests).
+ * Every timer must be freed before its client. */
+typedef struct http_timer http_timer_t;
+typedef void http_timer_fn(void *arg);
+
+int http_timer_new(http_client_t *h, http_timer_fn *fn, void *arg, http_timer_t **ret);
+/* Fire once, ms milliseconds from now (replacing any earlier arming); ms < 0 disarms.
+ * 0, or -ENOMEM (then it is disarmed). */
+int http_timer_arm(http_timer_t *t, int64_t ms);
+bool http_timer_armed(const http_timer_t *t);
+http_timer_t *http_timer_free(http_timer_t *t); /* NULL-safe; returns NULL */
 
 /* ---- helpers (exported for callers and tests) -------------------------------------------- */
 

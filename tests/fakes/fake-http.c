@@ -49,6 +49,28 @@ static void leave(fake_http_t *f, struct req *q)
 	}
 }
 
+/* /stream/N/MS: N lines "event I\n", one chunk each, MS milliseconds apart. */
+struct stream {
+	long lines, gap_ms, sent;
+};
+
+static ssize_t fill_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	struct timespec ts;
+	int n;
+
+	(void)pos;
+	if (st->sent >= st->lines)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (st->sent > 0) {
+		ts = (struct timespec){ st->gap_ms / 1000, (st->gap_ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	n = snprintf(buf, max, "event %ld\n", st->sent++);
+	return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+}
+
 static ssize_t fill_x(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	uint64_t total = *(uint64_t *)cls;
@@ -242,6 +264,25 @@ static enum MHD_Result respond(fake_http_t *f, struct MHD_Connection *c, const c
 
 		nanosleep(&ts, NULL);
 		return send_text(c, 200, "slow\n", NULL, NULL, NULL, NULL);
+	}
+	if (sscanf(path, "/stream/%ld/%ld", &a, &b) == 2) {
+		struct stream *st = calloc(1, sizeof(*st));
+		struct MHD_Response *res;
+		enum MHD_Result r;
+
+		if (!st)
+			return MHD_NO;
+		st->lines = a;
+		st->gap_ms = b;
+		res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, fill_stream, st,
+							free);
+		if (!res) {
+			free(st);
+			return MHD_NO;
+		}
+		r = MHD_queue_response(c, 200, res);
+		MHD_destroy_response(res);
+		return r;
 	}
 	if (sscanf(path, "/big/%ld", &a) == 1 || sscanf(path, "/bigchunked/%ld", &b) == 1) {
 		bool chunked = strncmp(path, "/bigchunked/", 12) == 0;

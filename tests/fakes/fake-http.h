@@ -11,6 +11,8 @@
  *                          ?retry_after=V), later ones 200 "recovered\n"
  *   /slow/MS               200 after MS milliseconds (thread-per-connection mode only)
  *   /big/N, /bigchunked/N  N bytes of 'x', with Content-Length or chunked
+ *   /stream/N/MS           N chunks "event I\n", MS milliseconds apart (thread-per-connection
+ *                          mode only)
  *   /headers/N             200 with N extra headers
  *   /canned/..., /api/...  the canned answer (below), whatever the rest of the path
  *   anything else          404

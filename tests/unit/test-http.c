@@ -1382,6 +1382,154 @@ START_TEST(test_errors_keep_secrets)
 }
 END_TEST
 
+/* ---- streams and timers ----------------------------------------------------------------- */
+
+struct stream_rec {
+	struct res r; /* first: on_done() takes the userdata as a struct res */
+	char text[4096];
+	size_t len;
+	int pieces;
+	int stop_after; /* lines; 0: never stop */
+	int lines;
+	double first_at, last_at;
+};
+
+static bool on_stream(const char *data, size_t len, void *ud)
+{
+	struct stream_rec *sr = ud;
+
+	ck_assert_uint_le(sr->len + len, sizeof(sr->text) - 1);
+	memcpy(sr->text + sr->len, data, len);
+	sr->len += len;
+	sr->text[sr->len] = '\0';
+	if (++sr->pieces == 1)
+		sr->first_at = ev_time();
+	sr->last_at = ev_time();
+	for (size_t i = 0; i < len; i++)
+		sr->lines += data[i] == '\n';
+	ck_assert_int_eq(sr->r.done, 0); /* every piece before the completion */
+	return !sr->stop_after || sr->lines < sr->stop_after;
+}
+
+static void stream_fetch(const char *path, struct stream_rec *sr)
+{
+	http_request_opts_t o;
+	char u[128];
+
+	url(u, sizeof(u), fake_http_port(srv), path);
+	o = opts_for(u, &sr->r);
+	o.on_data = on_stream;
+	fetch(&o, &sr->r);
+}
+
+/* A streamed body arrives piece by piece, while the transfer runs, and is not kept. */
+START_TEST(test_stream)
+{
+	struct stream_rec sr = { 0 };
+
+	stream_fetch("/stream/5/100", &sr);
+	ck_assert_int_eq(sr.r.outcome, HTTP_SUCCESS);
+	ck_assert_ptr_null(sr.r.body);
+	ck_assert_str_eq(sr.text, "event 0\nevent 1\nevent 2\nevent 3\nevent 4\n");
+	ck_assert_int_ge(sr.pieces, 2); /* not one buffer at the end */
+	ck_assert_double_gt(sr.last_at - sr.first_at, 0.2);
+	res_clear(&sr.r);
+
+	/* The receiver stops it: a local, permanent end. */
+	memset(&sr, 0, sizeof(sr));
+	sr.stop_after = 2;
+	stream_fetch("/stream/50/50", &sr);
+	ck_assert_int_eq(sr.r.outcome, HTTP_PERMANENT);
+	ck_assert_int_eq(sr.r.cause, HTTP_CAUSE_LOCAL);
+	ck_assert_msg(strstr(sr.r.error, "stopped by the receiver"), "%s", sr.r.error);
+	ck_assert_int_eq(sr.lines, 2);
+	res_clear(&sr.r);
+
+	/* An error status is no stream: its body comes with the completion. */
+	memset(&sr, 0, sizeof(sr));
+	stream_fetch("/status/410", &sr);
+	ck_assert_int_eq(sr.r.status, 410);
+	ck_assert_int_eq(sr.pieces, 0);
+	ck_assert_ptr_nonnull(sr.r.body);
+	res_clear(&sr.r);
+}
+END_TEST
+
+struct tfire {
+	int fired;
+	double at;
+	http_timer_t *self, *other;
+	int rearm;      /* times to re-arm itself */
+	bool free_self; /* free itself from its callback */
+};
+
+static void on_tfire(void *arg)
+{
+	struct tfire *f = arg;
+
+	f->fired++;
+	f->at = ev_time();
+	ck_assert(!http_timer_armed(f->self));
+	if (f->other)
+		http_timer_arm(f->other, -1); /* disarm another from a callback */
+	if (f->rearm-- > 0)
+		http_timer_arm(f->self, 10);
+	if (f->free_self)
+		f->self = http_timer_free(f->self);
+}
+
+/* Timers multiplexed on the one loop timer: order, re-arming, disarming, freeing from the
+ * callback, and side by side with requests. */
+START_TEST(test_timers)
+{
+	struct tfire a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	struct res r = { 0 };
+	http_request_opts_t o;
+	char u[128];
+	double t0 = ev_time();
+	int total;
+
+	ck_assert_int_eq(http_timer_new(client, on_tfire, &a, &a.self), 0);
+	ck_assert_int_eq(http_timer_new(client, on_tfire, &b, &b.self), 0);
+	ck_assert_int_eq(http_timer_new(client, on_tfire, &c, &c.self), 0);
+	ck_assert_int_eq(http_timer_new(client, on_tfire, &d, &d.self), 0);
+	ck_assert_int_eq(http_timer_new(NULL, on_tfire, &d, &d.self), -EINVAL);
+	ck_assert(!http_timer_armed(a.self));
+	a.rearm = 2;         /* fires 3 times */
+	b.free_self = true;  /* frees itself */
+	c.other = d.self;    /* c fires first and disarms d */
+	http_timer_arm(a.self, 60);
+	http_timer_arm(b.self, 40);
+	http_timer_arm(c.self, 20);
+	http_timer_arm(d.self, 200);
+	http_timer_arm(d.self, 100); /* re-arming replaces */
+	ck_assert(http_timer_armed(d.self));
+
+	/* A request runs alongside. */
+	url(u, sizeof(u), fake_http_port(srv), "/slow/150");
+	o = opts_for(u, &r);
+	submit(&o);
+	do {
+		ev_run(loop, EVRUN_ONCE);
+		total = a.fired + b.fired + c.fired;
+	} while ((total < 5 || !r.done) && ev_time() - t0 < guard_seconds());
+	ck_assert_int_eq(c.fired, 1);
+	ck_assert_int_eq(b.fired, 1);
+	ck_assert_int_eq(a.fired, 3);
+	ck_assert_int_eq(d.fired, 0); /* disarmed by c */
+	ck_assert_ptr_null(b.self);
+	ck_assert_double_lt(c.at, b.at);
+	ck_assert_double_lt(b.at, a.at);
+	ck_assert_double_ge(c.at - t0, 0.019);
+	ck_assert_int_eq(r.outcome, HTTP_SUCCESS);
+	ck_assert(!http_timer_armed(a.self));
+	http_timer_free(a.self);
+	http_timer_free(c.self);
+	http_timer_free(d.self);
+	res_clear(&r);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -1417,6 +1565,8 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_basic_auth_and_profile_headers);
 	tcase_add_test(tc, test_profile_refused);
 	tcase_add_test(tc, test_errors_keep_secrets);
+	tcase_add_test(tc, test_stream);
+	tcase_add_test(tc, test_timers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tls");
