@@ -1,8 +1,11 @@
 /* cmd-doctor.c - `autoscalerd doctor --config FILE`: everything `run` needs, checked live.
  *
  * One line per check, "ok   WHAT: detail" or "FAIL WHAT: what happened; fix: what to do",
- * in a fixed order (the file, Prometheus, then each policy's query), whatever order the
- * answers came in. Exit 0 only when every check passed.
+ * in a fixed order whatever order the answers came in: the file; Prometheus, then each
+ * policy's query; then Kubernetes (doctor.h: the credentials, the RBAC, each target's scale
+ * and the other autoscalers on it). --checks prometheus or --checks kubernetes runs one
+ * side only; --kubeconfig FILE and --context NAME override the file's kubernetes: block
+ * (auth: kubeconfig), as kubectl's flags do. Exit 0 only when every check passed.
  *
  * The checks run on the daemon's own machinery (http/ on a libev loop, the promql/ client,
  * the rules of DESIGN section 3), so what doctor sees is what `run` will see. Each query
@@ -18,6 +21,7 @@
 #include <ev.h>
 
 #include "autoscalerd/cli.h"
+#include "autoscalerd/doctor.h"
 #include "autoscalerd/ev-glue.h"
 #include "autoscalerd/queries.h"
 
@@ -217,7 +221,8 @@ static int usage(const char *what, const char *arg)
 {
 	if (what)
 		fprintf(stderr, "autoscalerd doctor: %s \"%s\"\n", what, arg);
-	fprintf(stderr, "usage: autoscalerd doctor --config FILE\n");
+	fprintf(stderr, "usage: autoscalerd doctor --config FILE [--checks all|prometheus|"
+			"kubernetes] [--kubeconfig FILE] [--context NAME]\n");
 	return CLI_EXIT_USAGE;
 }
 
@@ -232,16 +237,37 @@ int cmd_doctor(int argc, char **argv)
 	http_client_t *http = NULL;
 	http_client_opts_t ho = { 0 };
 	char err[HTTP_ERROR_MAX];
-	bool all_ok = true;
+	bool all_ok = true, prom = true, kube = true;
+	const char *kubeconfig = NULL, *context = NULL;
+	doctor_kube_t *dk = NULL;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		bool missing = false;
 		const char *v = cli_option(argc, argv, &i, "--config", "-c", &missing);
 
-		if (!v)
-			return usage(missing ? "missing value for" : "unexpected argument", argv[i]);
-		file = v;
+		if (v) {
+			file = v;
+			continue;
+		}
+		if (!missing && (v = cli_option(argc, argv, &i, "--checks", NULL, &missing))) {
+			if (!strcmp(v, "prometheus"))
+				kube = false;
+			else if (!strcmp(v, "kubernetes"))
+				prom = false;
+			else if (strcmp(v, "all"))
+				return usage("--checks takes all, prometheus or kubernetes, not", v);
+			continue;
+		}
+		if (!missing && (v = cli_option(argc, argv, &i, "--kubeconfig", NULL, &missing))) {
+			kubeconfig = v;
+			continue;
+		}
+		if (!missing && (v = cli_option(argc, argv, &i, "--context", NULL, &missing))) {
+			context = v;
+			continue;
+		}
+		return usage(missing ? "missing value for" : "unexpected argument", argv[i]);
 	}
 	if (!file)
 		return usage(NULL, NULL);
@@ -258,6 +284,23 @@ int cmd_doctor(int argc, char **argv)
 		       "--config %s\n",
 		       file, file);
 		return CLI_EXIT_INVALID;
+	}
+	/* --kubeconfig and --context override the file's kubernetes: block, as kubectl's do */
+	if (kubeconfig || context) {
+		c->kubernetes.auth = CONFIG_KUBE_KUBECONFIG;
+		if (kubeconfig) {
+			free(c->kubernetes.kubeconfig);
+			c->kubernetes.kubeconfig = strdup(kubeconfig);
+		}
+		if (context) {
+			free(c->kubernetes.context);
+			c->kubernetes.context = strdup(context);
+		}
+		if ((kubeconfig && !c->kubernetes.kubeconfig) || (context && !c->kubernetes.context)) {
+			fprintf(stderr, "autoscalerd doctor: out of memory\n");
+			config_free(c);
+			return CLI_EXIT_INVALID;
+		}
 	}
 	printf("ok   config %s: %zu polic%s\n", file, c->n_policies,
 	       c->n_policies == 1 ? "y" : "ies");
@@ -290,27 +333,40 @@ int cmd_doctor(int argc, char **argv)
 		goto out;
 	}
 	ev_glue_attach(&glue, http);
-	rc = prometheus_client_from_config(http, &c->prometheus, &d.prom, err, sizeof(err));
-	if (rc == 0)
-		rc = promql_query(d.prom, "1", 0, "reachability", on_reach, &d, NULL, err,
-				  sizeof(err));
-	if (rc < 0) {
-		setline(&d.reach, false, "FAIL prometheus %s: %s; fix: see the prometheus: block",
-			c->prometheus.url, err);
-		send_policies(&d);
-	} else {
-		d.pending++;
+	if (prom) {
+		rc = prometheus_client_from_config(http, &c->prometheus, &d.prom, err, sizeof(err));
+		if (rc == 0)
+			rc = promql_query(d.prom, "1", 0, "reachability", on_reach, &d, NULL, err,
+					  sizeof(err));
+		if (rc < 0) {
+			setline(&d.reach, false,
+				"FAIL prometheus %s: %s; fix: see the prometheus: block",
+				c->prometheus.url, err);
+			send_policies(&d);
+		} else {
+			d.pending++;
+		}
 	}
-	while (d.pending)
+	if (kube && doctor_kube_start(c, http, &dk) < 0) {
+		fprintf(stderr, "autoscalerd doctor: out of memory\n");
+		all_ok = false;
+		kube = false;
+	}
+	while (d.pending || !doctor_kube_done(dk))
 		ev_run(loop, EVRUN_ONCE);
 
-	printf("%s\n", d.reach.line);
-	all_ok = d.reach.ok;
-	for (size_t i = 0; i < c->n_policies; i++) {
-		printf("%s\n", d.policies[i].line);
-		all_ok = all_ok && d.policies[i].ok;
+	if (prom) {
+		printf("%s\n", d.reach.line);
+		all_ok = all_ok && d.reach.ok;
+		for (size_t i = 0; i < c->n_policies; i++) {
+			printf("%s\n", d.policies[i].line);
+			all_ok = all_ok && d.policies[i].ok;
+		}
 	}
+	if (kube)
+		all_ok = doctor_kube_print(dk, stdout) && all_ok;
 out:
+	dk = doctor_kube_free(dk);
 	promql_client_free(d.prom);
 	http_client_free(http);
 	if (loop) {

@@ -13,8 +13,11 @@ static const struct command {
 	{ "check", cmd_check, "check --config FILE        validate a policy file, print the "
 			      "normalized policies and capacity plan" },
 	{ "doctor", cmd_doctor,
-	  "doctor --config FILE       check live what `run` needs: Prometheus and each\n"
-	  "                             policy's query (one ok/FAIL line each)" },
+	  "doctor --config FILE [--checks all|prometheus|kubernetes]\n"
+	  "       [--kubeconfig FILE] [--context NAME]\n"
+	  "                             check live what `run` needs: Prometheus and each\n"
+	  "                             policy's query, the Kubernetes credentials, RBAC and\n"
+	  "                             targets (one ok/FAIL line each)" },
 	{ "import-recipe", cmd_import_recipe,
 	  "import-recipe RECIPE.json [--namespace NS] [--deployment NAME]\n"
 	  "                             Corrino recipe JSON -> policy YAML on stdout" },

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential meson ninja-build pkg-config
-libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev check libmicrohttpd-dev libev-dev
+libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev check libmicrohttpd-dev libgnutls28-dev libev-dev
 clang libclang-rt-14-dev llvm valgrind python3
 prometheus"
 # Extra packages, space-separated (also a way to dry-run the non-root path with a bogus name).

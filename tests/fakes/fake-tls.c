@@ -36,12 +36,42 @@ static char *bio_string(BIO *b)
 	return s;
 }
 
-int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key)
+static EVP_PKEY *read_key(const char *pem)
 {
-	static long serial = 1;
-	EVP_PKEY *pkey = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_EXTENSION *ext = NULL;
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	return k;
+}
+
+static X509 *read_cert(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	return x;
+}
+
+static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+	int ok = ext && X509_add_ext(x, ext, -1);
+
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -EIO;
+}
+
+/* A certificate for cn and a fresh EC P-256 key. Self-signed CA when ca_cert is NULL;
+ * otherwise a leaf signed by ca_cert/ca_key, for a server (SAN 127.0.0.1 and localhost) or
+ * a client. */
+static int make_cert(const char *cn, const char *ca_cert, const char *ca_key, bool client,
+		     char **ret_cert, char **ret_key)
+{
+	static atomic_long serial = 1;
+	EVP_PKEY *pkey = EVP_EC_gen("P-256"), *ikey = NULL;
+	X509 *x = X509_new(), *issuer = NULL;
 	X509V3_CTX ctx;
 	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
 	char *cert = NULL, *key = NULL;
@@ -49,24 +79,35 @@ int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key)
 
 	if (!pkey || !x || !cb || !kb)
 		goto out;
+	if (ca_cert) {
+		issuer = read_cert(ca_cert);
+		ikey = read_key(ca_key);
+		if (!issuer || !ikey)
+			goto out;
+	}
 	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++ + (long)getpid() * 1000);
+	ASN1_INTEGER_set(X509_get_serialNumber(x),
+			 atomic_fetch_add(&serial, 1) + (long)getpid() * 1000);
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_set_pubkey(x, pkey);
 	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
 				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
 	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-	if (!ext || !X509_add_ext(x, ext, -1))
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	if (!issuer) {
+		if (add_ext(x, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") < 0 ||
+		    add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") < 0)
+			goto out;
+	} else if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+		   add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
+		   add_ext(x, &ctx, NID_ext_key_usage, client ? "clientAuth" : "serverAuth") < 0 ||
+		   (!client &&
+		    add_ext(x, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") < 0)) {
 		goto out;
-	X509_EXTENSION_free(ext);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:TRUE");
-	if (!ext || !X509_add_ext(x, ext, -1))
-		goto out;
-	if (!X509_sign(x, pkey, EVP_sha256()) || !PEM_write_bio_X509(cb, x) ||
+	}
+	if (!X509_sign(x, ikey ? ikey : pkey, EVP_sha256()) || !PEM_write_bio_X509(cb, x) ||
 	    !PEM_write_bio_PrivateKey(kb, pkey, NULL, NULL, 0, NULL, NULL))
 		goto out;
 	cert = bio_string(cb);
@@ -82,12 +123,27 @@ int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key)
 out:
 	free(cert);
 	free(key);
-	X509_EXTENSION_free(ext);
 	BIO_free(cb);
 	BIO_free(kb);
 	X509_free(x);
+	X509_free(issuer);
 	EVP_PKEY_free(pkey);
+	EVP_PKEY_free(ikey);
+	ERR_clear_error();
 	return r;
+}
+
+int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key)
+{
+	return make_cert(cn, NULL, NULL, false, ret_cert, ret_key);
+}
+
+int fake_tls_make_signed_cert(const char *ca_cert, const char *ca_key, const char *cn,
+			      bool client, char **ret_cert, char **ret_key)
+{
+	if (!ca_cert || !ca_key)
+		return -EINVAL;
+	return make_cert(cn, ca_cert, ca_key, client, ret_cert, ret_key);
 }
 
 struct fake_tls {

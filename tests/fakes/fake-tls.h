@@ -5,11 +5,18 @@
 #ifndef AUTOSCALERD_FAKE_TLS_H
 #define AUTOSCALERD_FAKE_TLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A self-signed EC P-256 certificate for CN, with subjectAltName IP:127.0.0.1 and
  * DNS:localhost, and its key (PKCS#8), as malloc'd PEM strings. 0 or -ENOMEM/-EIO. */
 int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key);
+/* A certificate for CN signed by the CA ca_cert/ca_key (PEM; e.g. one made by
+ * fake_tls_make_cert), and its new key: for a client (extendedKeyUsage clientAuth) or a
+ * server (serverAuth, subjectAltName IP:127.0.0.1 and DNS:localhost). Same returns, and
+ * -EINVAL without a CA. */
+int fake_tls_make_signed_cert(const char *ca_cert, const char *ca_key, const char *cn,
+			      bool client, char **ret_cert, char **ret_key);
 
 typedef struct fake_tls fake_tls_t;
 

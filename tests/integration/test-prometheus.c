@@ -25,14 +25,12 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +42,7 @@
 #include "tests/fakes/fake-raw.h"
 #include "tests/fakes/fake-vllm.h"
 #include "tests/fakes/prometheus.h"
+#include "tests/fakes/run-cli.h"
 
 #define SCRAPE_MS 1000
 #define WINDOW_MS 10000
@@ -177,49 +176,25 @@ static void set_llama(double slow)
 
 /* ---- doctor ----------------------------------------------------------------------------- */
 
-/* Runs `autoscalerd doctor --config FILE` on yaml; its stdout into out; the exit status. */
+/* Runs `autoscalerd doctor --config FILE --checks prometheus` on yaml (no cluster here:
+ * test-k8s-apiserver.c runs the Kubernetes checks); its stdout into out; the exit status. */
 static int doctor(const char *yaml, char *out, size_t size)
 {
-	char cfg[PATH_MAX + 16], outf[PATH_MAX + 16];
+	char cfg[PATH_MAX + 16];
+	const char *argv[] = { autoscalerd_bin, "doctor", "--config", cfg, "--checks",
+			       "prometheus", NULL };
 	FILE *f;
-	pid_t pid;
-	int st = 0;
-	size_t n;
-	double end;
+	int rc;
 
 	snprintf(cfg, sizeof(cfg), "%s/doctor.yaml", scratch);
-	snprintf(outf, sizeof(outf), "%s/doctor.out", scratch);
 	f = fopen(cfg, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(yaml, f);
 	fclose(f);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd < 0 || dup2(fd, 1) < 0)
-			_exit(126);
-		execl(autoscalerd_bin, autoscalerd_bin, "doctor", "--config", cfg, (char *)NULL);
-		_exit(127);
-	}
-	end = now_s() + 120; /* valgrind is slow */
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (now_s() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			ck_abort_msg("doctor did not finish");
-		}
-		usleep(20000);
-	}
-	f = fopen(outf, "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(out, 1, size - 1, f);
-	out[n] = '\0';
-	fclose(f);
+	rc = test_spawn(argv, out, size, NULL, 0, 120 /* valgrind is slow */);
 	printf("doctor:\n%s", out);
-	ck_assert_msg(WIFEXITED(st), "doctor died of signal %d", WTERMSIG(st));
-	return WEXITSTATUS(st);
+	ck_assert_msg(rc >= 0 && rc < 128, "doctor: %d", rc);
+	return rc;
 }
 
 #define assert_has(out, s) ck_assert_msg(strstr(out, s), "no \"%s\" in:\n%s", s, out)
