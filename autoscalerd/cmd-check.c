@@ -68,12 +68,7 @@ int cmd_check(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 
-	r = config_load_file(file, &c, &diags);
-	/* The queries, filled, through the PromQL checker (config/ does no PromQL). */
-	if (r == 0 && check_policy_queries(c, &diags) > 0) {
-		c = config_free(c);
-		r = -EINVAL;
-	}
+	r = load_policy_file(file, &c, &diags);
 	config_diags_print(&diags, file, stderr);
 	if (r < 0) {
 		if (r == -ENOMEM)

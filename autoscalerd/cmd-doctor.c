@@ -272,11 +272,7 @@ int cmd_doctor(int argc, char **argv)
 	if (!file)
 		return usage(NULL, NULL);
 
-	rc = config_load_file(file, &c, &diags);
-	if (rc == 0 && check_policy_queries(c, &diags) > 0) {
-		c = config_free(c);
-		rc = -EINVAL;
-	}
+	rc = load_policy_file(file, &c, &diags);
 	config_diags_print(&diags, file, stderr);
 	config_diags_clear(&diags);
 	if (rc < 0) {

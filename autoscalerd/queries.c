@@ -145,3 +145,19 @@ size_t check_policy_queries(const config_t *c, config_diags_t *d)
 	config_diags_sort(d);
 	return errors;
 }
+
+int load_policy_file(const char *path, config_t **ret, config_diags_t *diags)
+{
+	config_t *c = NULL;
+	int rc = config_load_file(path, &c, diags);
+
+	if (rc < 0)
+		return rc;
+	/* the queries, filled, through the PromQL checker (config/ does no PromQL) */
+	if (check_policy_queries(c, diags) > 0) {
+		config_free(c);
+		return -EINVAL;
+	}
+	*ret = c;
+	return 0;
+}

@@ -28,4 +28,8 @@ int prometheus_client_from_config(http_client_t *h, const config_prometheus_t *p
  * d at the key's position; returns the number of errors added. */
 size_t check_policy_queries(const config_t *c, config_diags_t *d);
 
+/* A policy file as `check`, `doctor` and `run` take it: config_load_file(), then the query
+ * checks above. Returns as config_load_file() does (-EINVAL when a query is refused). */
+int load_policy_file(const char *path, config_t **ret, config_diags_t *diags);
+
 #endif

@@ -55,9 +55,6 @@ CURLcode http_profile_apply_tls(const http_profile_t *p, CURL *e);
  * into *ret (malloc'd). -EINVAL (err says which header, never its value), -E2BIG, -ENOMEM. */
 int http_header_line(const char *name, const char *value, char **ret, char *err, size_t errsz);
 
-/* snprintf that never fails and never overflows: truncated output ends in "...". */
-void http_errf(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 void http_verrf(char *err, size_t errsz, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 

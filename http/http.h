@@ -302,6 +302,11 @@ http_timer_t *http_timer_free(http_timer_t *t); /* NULL-safe; returns NULL */
 
 /* ---- helpers (exported for callers and tests) -------------------------------------------- */
 
+/* An error message into err[errsz] (nothing when err is NULL or errsz 0), for this module
+ * and the ones on top: never fails, never overflows (cut short, it ends in "..."), and is
+ * one line (control characters become spaces). */
+void http_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Retry-After (delay-seconds or HTTP-date) -> milliseconds from now (0 for a past date).
  * now is the wall clock (time(NULL)). -EINVAL when it is neither, -ERANGE past a year. */
 int http_parse_retry_after(const char *value, time_t now, int64_t *ret_ms);

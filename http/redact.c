@@ -25,6 +25,9 @@ void http_verrf(char *err, size_t errsz, const char *fmt, va_list ap)
 		err[0] = '\0';
 	else if ((size_t)n >= errsz && errsz > 4)
 		memcpy(err + errsz - 4, "...", 4);
+	for (char *p = err; *p; p++) /* one line */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 void http_errf(char *err, size_t errsz, const char *fmt, ...)

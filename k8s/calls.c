@@ -51,7 +51,7 @@ static int submit(k8s_client_t *c, struct spec *sp, k8s_call_t **ret, char *err,
 		free(sp->path);
 		free(sp->body);
 		free(sp->state);
-		k8s_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	snprintf(call->method, sizeof(call->method), "%s", sp->method);
@@ -67,7 +67,7 @@ static int submit(k8s_client_t *c, struct spec *sp, k8s_call_t **ret, char *err,
 	call->state = sp->state;
 	call->on_data = sp->on_data;
 	if (k8s_call_start(c, call, ret) < 0) { /* it freed the call */
-		k8s_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -143,7 +143,7 @@ static bool finish_scale(k8s_call_t *call, const k8s_result_t *r, const char *bo
 	    (st && json_int32(st, "replicas", &sc.status_replicas) < 0) ||
 	    (sel && !cJSON_IsString(sel)) || (sel && strlen(sel->valuestring) >= sizeof(sc.selector))) {
 		k8s_call_describe(call, what, sizeof(what));
-		k8s_errf(msg, sizeof(msg), "%s: the answer is not a Scale (kind Scale, integer "
+		http_errf(msg, sizeof(msg), "%s: the answer is not a Scale (kind Scale, integer "
 					   "spec.replicas and status.replicas, string "
 					   "status.selector)",
 			 what);
@@ -170,7 +170,7 @@ static int scale_call(k8s_client_t *c, const char *method, const char *ns, const
 	char object[400];
 
 	if (!c || !done || !name_ok(ns, 63) || !name_ok(name, 253) || replicas < 0) {
-		k8s_errf(err, errsz, "scale %s/%s: expected a namespace and a Deployment name "
+		http_errf(err, errsz, "scale %s/%s: expected a namespace and a Deployment name "
 				     "(DNS-1123) and replicas >= 0",
 			 ns ? ns : "", name ? name : "");
 		return -EINVAL;
@@ -230,7 +230,7 @@ static bool finish_access(k8s_call_t *call, const k8s_result_t *r, const char *b
 	reason = cJSON_GetObjectItemCaseSensitive(st, "reason");
 	if (!cJSON_IsBool(allowed)) {
 		k8s_call_describe(call, what, sizeof(what));
-		k8s_errf(msg, sizeof(msg), "%s: the answer has no boolean status.allowed", what);
+		http_errf(msg, sizeof(msg), "%s: the answer has no boolean status.allowed", what);
 		bad.outcome = HTTP_PERMANENT;
 		bad.error = msg;
 		cJSON_Delete(j);
@@ -239,7 +239,7 @@ static bool finish_access(k8s_call_t *call, const k8s_result_t *r, const char *b
 	}
 	ok = cJSON_IsTrue(allowed);
 	if (cJSON_IsString(reason))
-		k8s_errf(why, sizeof(why), "%s", reason->valuestring);
+		http_errf(why, sizeof(why), "%s", reason->valuestring);
 	cJSON_Delete(j);
 	done(r, ok, why, call->userdata);
 	return true;
@@ -252,7 +252,7 @@ int k8s_can_i(k8s_client_t *c, const k8s_access_t *a, k8s_access_fn *done, void 
 	char *body = NULL;
 
 	if (!c || !a || !a->verb || !a->resource || !done) {
-		k8s_errf(err, errsz, "access review: a verb and a resource are required");
+		http_errf(err, errsz, "access review: a verb and a resource are required");
 		return -EINVAL;
 	}
 	j = cJSON_CreateObject();
@@ -352,7 +352,7 @@ int k8s_cordon(k8s_client_t *c, const char *node, bool unschedulable, k8s_done_f
 	char object[300];
 
 	if (!c || !done || !name_ok(node, 253)) {
-		k8s_errf(err, errsz, "cordon: expected a node name (DNS-1123), found \"%.100s\"",
+		http_errf(err, errsz, "cordon: expected a node name (DNS-1123), found \"%.100s\"",
 			 node ? node : "");
 		return -EINVAL;
 	}
@@ -370,7 +370,7 @@ int k8s_set_pod_deletion_cost(k8s_client_t *c, const char *ns, const char *pod, 
 	char object[400];
 
 	if (!c || !done || !name_ok(ns, 63) || !name_ok(pod, 253)) {
-		k8s_errf(err, errsz, "pod-deletion-cost: expected a namespace and a pod name "
+		http_errf(err, errsz, "pod-deletion-cost: expected a namespace and a pod name "
 				     "(DNS-1123)");
 		return -EINVAL;
 	}
@@ -414,7 +414,7 @@ int k8s_post_event(k8s_client_t *c, const k8s_event_t *e, k8s_done_fn *done, voi
 	if (!c || !e || !done || !name_ok(e->namespace_, 63) || !name_ok(e->deployment, 240) ||
 	    !e->type || (strcmp(e->type, "Normal") && strcmp(e->type, "Warning")) ||
 	    !bounded(e->reason, 128) || !bounded(e->action, 128)) {
-		k8s_errf(err, errsz, "event: expected a namespace and Deployment, type Normal or "
+		http_errf(err, errsz, "event: expected a namespace and Deployment, type Normal or "
 				     "Warning, a reason and an action of at most 128 bytes");
 		return -EINVAL;
 	}
@@ -540,7 +540,7 @@ static bool finish_autoscalers(k8s_call_t *call, const k8s_result_t *r, const ch
 		}
 	}
 	k8s_call_describe(call, what, sizeof(what));
-	k8s_errf(msg, sizeof(msg), "%s: the answer is not a list (no items array)", what);
+	http_errf(msg, sizeof(msg), "%s: the answer is not a list (no items array)", what);
 	out.outcome = HTTP_PERMANENT;
 	out.error = msg;
 	done(&out, NULL, call->userdata);
@@ -554,7 +554,7 @@ int k8s_find_autoscalers(k8s_client_t *c, const char *ns, const char *deployment
 	struct autoscalers_state *st;
 
 	if (!c || !done || !name_ok(ns, 63) || !name_ok(deployment, 253)) {
-		k8s_errf(err, errsz, "autoscalers: expected a namespace and a Deployment name "
+		http_errf(err, errsz, "autoscalers: expected a namespace and a Deployment name "
 				     "(DNS-1123)");
 		return -EINVAL;
 	}

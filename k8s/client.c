@@ -22,20 +22,6 @@
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-void k8s_errf(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	for (char *p = err; *p; p++) /* one line */
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-}
-
 int64_t k8s_now_ms(void)
 {
 	struct timespec ts;
@@ -170,7 +156,7 @@ static int make_profile(k8s_client_t *c, const char *token, const char *cert_pem
 	}
 	rc = http_profile_new(&po, ret, perr, sizeof(perr));
 	if (rc < 0)
-		k8s_errf(err, errsz, "kubernetes %s: %s", cl->source ? cl->source : "", perr);
+		http_errf(err, errsz, "kubernetes %s: %s", cl->source ? cl->source : "", perr);
 	return rc;
 }
 
@@ -275,12 +261,12 @@ int k8s_client_new(const k8s_client_opts_t *o, k8s_client_t **ret, char *err, si
 	int rc;
 
 	if (!o || !o->cluster || !o->http || !o->cluster->server) {
-		k8s_errf(err, errsz, "kubernetes: no cluster to talk to");
+		http_errf(err, errsz, "kubernetes: no cluster to talk to");
 		return -EINVAL;
 	}
 	if (!(c = calloc(1, sizeof(*c))) || !(c->cluster = cluster_dup(o->cluster))) {
 		free(c);
-		k8s_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	c->http = o->http;
@@ -311,7 +297,7 @@ int k8s_client_new(const k8s_client_opts_t *o, k8s_client_t **ret, char *err, si
 	}
 	if (!c->identity) {
 		k8s_client_free(c);
-		k8s_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	if (c->mode == K8S_CRED_EXEC && (rc = k8s_exec_check(c, err, errsz)) < 0) {

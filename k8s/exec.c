@@ -69,7 +69,7 @@ static bool find_command(const char *cmd, char *buf, size_t size)
 
 static void not_found(const k8s_exec_t *x, char *err, size_t errsz)
 {
-	k8s_errf(err, errsz, "exec plugin %s: not found or not executable%s%s%s", x->command,
+	http_errf(err, errsz, "exec plugin %s: not found or not executable%s%s%s", x->command,
 		 strchr(x->command, '/') ? "" : " in $PATH",
 		 x->install_hint ? "; " : "", x->install_hint ? x->install_hint : "");
 }
@@ -80,7 +80,7 @@ int k8s_exec_check(k8s_client_t *c, char *err, size_t errsz)
 	const k8s_exec_t *x = c->cluster->exec;
 
 	if (x->interactive_mode && !strcmp(x->interactive_mode, "Always")) {
-		k8s_errf(err, errsz, "exec plugin %s: interactiveMode Always needs a terminal; "
+		http_errf(err, errsz, "exec plugin %s: interactiveMode Always needs a terminal; "
 				     "autoscalerd has none",
 			 x->command);
 		return -EINVAL;
@@ -249,17 +249,17 @@ static void finish_run(k8s_client_t *c)
 		snprintf(tail, sizeof(tail), ": %s", e);
 	}
 	if (r->killed_timeout) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: no answer within %lld ms, killed%s",
+		http_errf(err, sizeof(err), "exec plugin %s: no answer within %lld ms, killed%s",
 			 x->command, (long long)c->exec_timeout_ms, tail);
 		goto fail;
 	}
 	if (r->killed_size) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: more than %u bytes of output, killed",
+		http_errf(err, sizeof(err), "exec plugin %s: more than %u bytes of output, killed",
 			 x->command, K8S_MAX_EXEC_OUTPUT);
 		goto fail;
 	}
 	if (WIFSIGNALED(r->status)) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: killed by signal %d%s", x->command,
+		http_errf(err, sizeof(err), "exec plugin %s: killed by signal %d%s", x->command,
 			 WTERMSIG(r->status), tail);
 		goto fail;
 	}
@@ -268,7 +268,7 @@ static void finish_run(k8s_client_t *c)
 		goto fail;
 	}
 	if (WEXITSTATUS(r->status) != 0) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: exited with status %d%s", x->command,
+		http_errf(err, sizeof(err), "exec plugin %s: exited with status %d%s", x->command,
 			 WEXITSTATUS(r->status), tail);
 		goto fail;
 	}
@@ -278,13 +278,13 @@ static void finish_run(k8s_client_t *c)
 	st = cJSON_GetObjectItemCaseSensitive(j, "status");
 	if (!cJSON_IsObject(j) || !cJSON_IsString(kind) ||
 	    strcmp(kind->valuestring, "ExecCredential")) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: its output is not an ExecCredential "
+		http_errf(err, sizeof(err), "exec plugin %s: its output is not an ExecCredential "
 					   "(JSON with kind ExecCredential)",
 			 x->command);
 		goto fail;
 	}
 	if (!cJSON_IsString(av) || strcmp(av->valuestring, x->api_version)) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: answered apiVersion %.80s, the "
+		http_errf(err, sizeof(err), "exec plugin %s: answered apiVersion %.80s, the "
 					   "kubeconfig asks for %s",
 			 x->command, cJSON_IsString(av) ? av->valuestring : "(none)",
 			 x->api_version);
@@ -296,13 +296,13 @@ static void finish_run(k8s_client_t *c)
 	exp = cJSON_GetObjectItemCaseSensitive(st, "expirationTimestamp");
 	if (exp && !cJSON_IsNull(exp) &&
 	    (!cJSON_IsString(exp) || parse_rfc3339(exp->valuestring, &expires) < 0)) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: status.expirationTimestamp is not an "
+		http_errf(err, sizeof(err), "exec plugin %s: status.expirationTimestamp is not an "
 					   "RFC 3339 time",
 			 x->command);
 		goto fail;
 	}
 	if (expires && expires <= time(NULL)) {
-		k8s_errf(err, sizeof(err), "exec plugin %s: returned a credential that expired "
+		http_errf(err, sizeof(err), "exec plugin %s: returned a credential that expired "
 					   "at %s",
 			 x->command, exp->valuestring);
 		goto fail;
@@ -327,7 +327,7 @@ static void finish_run(k8s_client_t *c)
 		free(kp);
 		return;
 	}
-	k8s_errf(err, sizeof(err), "exec plugin %s: the ExecCredential has neither status.token "
+	http_errf(err, sizeof(err), "exec plugin %s: the ExecCredential has neither status.token "
 				   "nor status.clientCertificateData and clientKeyData",
 		 x->command);
 fail:
@@ -412,7 +412,7 @@ int k8s_exec_start(k8s_client_t *c, char *err, size_t errsz)
 	envp[k++] = info;
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
 		rc = -errno;
-		k8s_errf(err, errsz, "exec plugin %s: pipe: %s", x->command, strerror(errno));
+		http_errf(err, errsz, "exec plugin %s: pipe: %s", x->command, strerror(errno));
 		said = true;
 		goto out;
 	}
@@ -426,7 +426,7 @@ int k8s_exec_start(k8s_client_t *c, char *err, size_t errsz)
 	rc = posix_spawn(&r->pid, path, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
-		k8s_errf(err, errsz, "exec plugin %s: cannot start it: %s", x->command,
+		http_errf(err, errsz, "exec plugin %s: cannot start it: %s", x->command,
 			 strerror(rc));
 		said = true;
 		rc = -rc;
@@ -452,7 +452,7 @@ int k8s_exec_start(k8s_client_t *c, char *err, size_t errsz)
 	rc = 0;
 out:
 	if (rc == -ENOMEM && !said)
-		k8s_errf(err, errsz, "exec plugin %s: out of memory", x->command);
+		http_errf(err, errsz, "exec plugin %s: out of memory", x->command);
 	for (i = 0; i < 2; i++) {
 		if (po[i] >= 0)
 			close(po[i]);

@@ -857,7 +857,7 @@ static int reflector_start(struct reflector *r, k8s_client_t *c, bool pods, cons
 	return 0;
 oom:
 	reflector_stop(r);
-	k8s_errf(err, errsz, "%s cache: out of memory", pods ? "pods" : "nodes");
+	http_errf(err, errsz, "%s cache: out of memory", pods ? "pods" : "nodes");
 	return -ENOMEM;
 }
 
@@ -880,13 +880,13 @@ int k8s_pods_watch(k8s_client_t *c, const char *ns, k8s_changed_fn *fn, void *us
 	int rc;
 
 	if (!c || !ret || (ns && !dns_label(ns))) {
-		k8s_errf(err, errsz, "pods cache: expected a namespace (DNS-1123 label), found "
+		http_errf(err, errsz, "pods cache: expected a namespace (DNS-1123 label), found "
 				     "\"%.100s\"",
 			 ns ? ns : "");
 		return -EINVAL;
 	}
 	if (!(p = calloc(1, sizeof(*p)))) {
-		k8s_errf(err, errsz, "pods cache: out of memory");
+		http_errf(err, errsz, "pods cache: out of memory");
 		return -ENOMEM;
 	}
 	if ((rc = reflector_start(&p->r, c, true, ns, fn, userdata, err, errsz)) < 0) {
@@ -973,11 +973,11 @@ int k8s_nodes_watch(k8s_client_t *c, k8s_changed_fn *fn, void *userdata, k8s_nod
 	int rc;
 
 	if (!c || !ret) {
-		k8s_errf(err, errsz, "nodes cache: no client");
+		http_errf(err, errsz, "nodes cache: no client");
 		return -EINVAL;
 	}
 	if (!(n = calloc(1, sizeof(*n)))) {
-		k8s_errf(err, errsz, "nodes cache: out of memory");
+		http_errf(err, errsz, "nodes cache: out of memory");
 		return -ENOMEM;
 	}
 	if ((rc = reflector_start(&n->r, c, false, NULL, fn, userdata, err, errsz)) < 0) {

@@ -75,7 +75,6 @@ struct k8s_call {
 	void *state; /* a multi-request call's, freed with the call */
 };
 
-void k8s_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int64_t k8s_now_ms(void);
 
 /* Links a prepared call (method, path, body, finish, done, userdata, object, access set;

@@ -247,11 +247,11 @@ int k8s_elector_start(k8s_client_t *c, const k8s_elector_opts_t *o, k8s_elector_
 	if (!c || !o || !o->changed || !o->namespace_ || !o->name || !o->namespace_[0] ||
 	    !o->name[0] || strlen(o->namespace_) > 63 || strlen(o->name) > 253 ||
 	    strpbrk(o->namespace_, "/?#%") || strpbrk(o->name, "/?#%")) {
-		k8s_errf(err, errsz, "leader election: a Lease namespace and name are required");
+		http_errf(err, errsz, "leader election: a Lease namespace and name are required");
 		return -EINVAL;
 	}
 	if (!(e = calloc(1, sizeof(*e)))) {
-		k8s_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	e->c = c;
@@ -264,7 +264,7 @@ int k8s_elector_start(k8s_client_t *c, const k8s_elector_opts_t *o, k8s_elector_
 	e->userdata = o->userdata;
 	if (http_timer_new(c->http, on_tick, e, &e->timer) < 0) {
 		free(e);
-		k8s_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	http_timer_arm(e->timer, 0);

@@ -165,7 +165,7 @@ static int fail_at(struct parser *p, size_t i, const char *expected)
 	char lit[80];
 
 	literal(p, i, lit, sizeof(lit));
-	k8s_errf(p->err, p->errsz, "label selector: at byte %zu: found '%s', expected: %s",
+	http_errf(p->err, p->errsz, "label selector: at byte %zu: found '%s', expected: %s",
 		 p->tok[i].pos, lit, expected);
 	return -EINVAL;
 }
@@ -286,7 +286,7 @@ static int add_value(struct parser *p, struct req *r, size_t i)
 		char lit[80];
 
 		literal(p, i, lit, sizeof(lit));
-		k8s_errf(p->err, p->errsz,
+		http_errf(p->err, p->errsz,
 			 "label selector: at byte %zu: invalid value '%s' for key '%s': a label "
 			 "value must be empty or at most 63 alphanumeric characters, '-', '_' or "
 			 "'.', starting and ending with an alphanumeric character",
@@ -370,7 +370,7 @@ static int parse_requirement(struct parser *p, struct req *r)
 		char lit[80];
 
 		literal(p, at, lit, sizeof(lit));
-		k8s_errf(p->err, p->errsz, "label selector: at byte %zu: invalid key '%s': %s",
+		http_errf(p->err, p->errsz, "label selector: at byte %zu: invalid key '%s': %s",
 			 p->tok[at].pos, lit, problem);
 		return -EINVAL;
 	}
@@ -409,7 +409,7 @@ static int parse_requirement(struct parser *p, struct req *r)
 		if (rc < 0)
 			return rc;
 		if ((r->op == OP_GT || r->op == OP_LT) && !parse_int64(r->values[0], &r->num)) {
-			k8s_errf(p->err, p->errsz, "label selector: at byte %zu: for 'Gt', 'Lt' "
+			http_errf(p->err, p->errsz, "label selector: at byte %zu: for 'Gt', 'Lt' "
 						   "operators, the value must be an integer",
 				 p->tok[at].pos);
 			return -EINVAL;
@@ -443,12 +443,12 @@ int k8s_selector_parse(const char *s, k8s_selector_t **ret, char *err, size_t er
 	int rc = -ENOMEM;
 
 	if (!s || !ret) {
-		k8s_errf(err, errsz, "label selector: none given");
+		http_errf(err, errsz, "label selector: none given");
 		return -EINVAL;
 	}
 	len = strlen(s);
 	if (len > K8S_SELECTOR_MAX) {
-		k8s_errf(err, errsz, "label selector: %zu bytes, more than the %d allowed", len,
+		http_errf(err, errsz, "label selector: %zu bytes, more than the %d allowed", len,
 			 K8S_SELECTOR_MAX);
 		return -E2BIG;
 	}
@@ -491,7 +491,7 @@ int k8s_selector_parse(const char *s, k8s_selector_t **ret, char *err, size_t er
 	*ret = p.sel;
 	return 0;
 oom:
-	k8s_errf(err, errsz, "label selector: out of memory");
+	http_errf(err, errsz, "label selector: out of memory");
 	rc = -ENOMEM;
 out:
 	free(p.tok);

@@ -51,7 +51,7 @@ int promql_client_new(http_client_t *h, const promql_client_opts_t *opts, promql
 		char red[256];
 
 		http_redact_url(red, sizeof(red), u ? u : "(none)");
-		promql_errf(err, errsz, "prometheus.url: expected http(s)://host[:port][/path] without a "
+		http_errf(err, errsz, "prometheus.url: expected http(s)://host[:port][/path] without a "
 				 "query, found %s", red);
 		return -EINVAL;
 	}
@@ -78,7 +78,7 @@ oom:
 		free(c->url);
 		free(c);
 	}
-	promql_errf(err, errsz, "out of memory");
+	http_errf(err, errsz, "out of memory");
 	return -ENOMEM;
 }
 
@@ -211,18 +211,18 @@ int promql_query(promql_client_t *c, const char *query, double time, const char 
 	int rc;
 
 	if (!query || !*query || !done) {
-		promql_errf(err, errsz, "query%s%s: empty", label ? " " : "", label ? label : "");
+		http_errf(err, errsz, "query%s%s: empty", label ? " " : "", label ? label : "");
 		return -EINVAL;
 	}
 	qlen = strlen(query);
 	if (qlen > PROMQL_MAX_LEN) {
-		promql_errf(err, errsz, "query%s%s: longer than %d bytes", label ? " " : "",
+		http_errf(err, errsz, "query%s%s: longer than %d bytes", label ? " " : "",
 		     label ? label : "", PROMQL_MAX_LEN);
 		return -E2BIG;
 	}
 	/* query=...&time=...&timeout=... */
 	if (!(params = malloc(qlen * 3 + 128))) {
-		promql_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	n = (size_t)sprintf(params, "query=");
@@ -234,7 +234,7 @@ int promql_query(promql_client_t *c, const char *query, double time, const char 
 	if (!(q = calloc(1, sizeof(*q))) || (label && !(q->label = strdup(label)))) {
 		free(q);
 		free(params);
-		promql_errf(err, errsz, "out of memory");
+		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	ro.url = c->url;
@@ -243,7 +243,7 @@ int promql_query(promql_client_t *c, const char *query, double time, const char 
 			free(q->label);
 			free(q);
 			free(params);
-			promql_errf(err, errsz, "out of memory");
+			http_errf(err, errsz, "out of memory");
 			return -ENOMEM;
 		}
 		sprintf(url, "%s?%s", c->url, params);

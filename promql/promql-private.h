@@ -1,4 +1,4 @@
-/* promql-private.h - what promql/'s files share: error text helpers, and for the checker
+/* promql-private.h - what promql/'s files share: one-line error text, and for the checker
  * the lexer, Go-style quoting and UTF-8 decoding, and the RE2 regular expression checker.
  * Not a public API. */
 #ifndef PROMQL_PRIVATE_H
@@ -10,9 +10,6 @@
 
 #include "promql/promql-check.h"
 
-/* printf into err (when err is not NULL and errsz > 0), then control characters as
- * spaces: every message of promql.h is one line. */
-void promql_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Control characters of s as spaces, in place (NULL-safe). */
 void promql_one_line(char *s);
 

@@ -26,18 +26,6 @@ void promql_one_line(char *s)
 			*s = ' ';
 }
 
-void promql_errf(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	promql_one_line(err);
-}
-
 /* Up to max bytes of s for a message, quoted Go-style, non-printables as \xNN. */
 static void quote_excerpt(char *buf, size_t size, const char *s, size_t len, size_t max)
 {
@@ -151,7 +139,7 @@ static int malformed(struct parse *ps, const char *fmt, ...)
 
 static int oom(struct parse *ps)
 {
-	promql_errf(ps->err, ps->errsz, "out of memory parsing the response");
+	http_errf(ps->err, ps->errsz, "out of memory parsing the response");
 	ps->rc = -ENOMEM;
 	return -1;
 }
@@ -249,7 +237,7 @@ static int parse_series(struct parse *ps, const cJSON *j, promql_series_t *s, si
 	for (p = vals->child; p; p = p->next)
 		n++;
 	if (n > PROMQL_MAX_POINTS - ps->points) {
-		promql_errf(ps->err, ps->errsz, "the result has more than %d points",
+		http_errf(ps->err, ps->errsz, "the result has more than %d points",
 			PROMQL_MAX_POINTS);
 		ps->rc = -E2BIG;
 		return -1;
@@ -321,7 +309,7 @@ static int parse_data(struct parse *ps, const cJSON *data)
 	for (j = res->child; j; j = j->next)
 		n++;
 	if (n > PROMQL_MAX_SERIES) {
-		promql_errf(ps->err, ps->errsz, "the result has %zu series, more than %d", n,
+		http_errf(ps->err, ps->errsz, "the result has %zu series, more than %d", n,
 			PROMQL_MAX_SERIES);
 		ps->rc = -E2BIG;
 		return -1;
@@ -376,7 +364,7 @@ int promql_parse_response(long status, const char *body, size_t len, promql_resu
 	if (why)
 		*why = PROMQL_FAIL_NONE;
 	if (!body || !len) {
-		promql_errf(err, errsz, "HTTP %ld: empty body, not a Prometheus API response", status);
+		http_errf(err, errsz, "HTTP %ld: empty body, not a Prometheus API response", status);
 		rc = -EPROTO;
 		goto fail;
 	}
@@ -385,7 +373,7 @@ int promql_parse_response(long status, const char *body, size_t len, promql_resu
 		char q[96];
 
 		quote_excerpt(q, sizeof(q), body, len, 60);
-		promql_errf(err, errsz, "HTTP %ld: %s, not a Prometheus API response: %s", status,
+		http_errf(err, errsz, "HTTP %ld: %s, not a Prometheus API response: %s", status,
 			root ? "a JSON value but not an object" : "not JSON", q);
 		cJSON_Delete(root);
 		rc = -EPROTO;
@@ -406,7 +394,7 @@ int promql_parse_response(long status, const char *body, size_t len, promql_resu
 		snprintf(m, sizeof(m), "%s",
 			 cJSON_IsString(em) && em->valuestring[0] ? em->valuestring :
 								    "(no error message)");
-		promql_errf(err, errsz, "%s%s%s", q, q[0] ? ": " : "", m);
+		http_errf(err, errsz, "%s%s%s", q, q[0] ? ": " : "", m);
 		cJSON_Delete(root);
 		fail = PROMQL_FAIL_API;
 		rc = -EPROTO;
@@ -559,35 +547,35 @@ bool promql_apply(const promql_value_t *v, promql_on_empty_t on_empty, promql_on
 {
 	switch (v->kind) {
 	case PROMQL_VALUE_NUMBER:
-		promql_errf(why, whysz, "%.17g", v->value);
+		http_errf(why, whysz, "%.17g", v->value);
 		*ret = v->value;
 		return true;
 	case PROMQL_VALUE_NAN:
 		if (on_nan == PROMQL_NAN_ZERO) {
-			promql_errf(why, whysz, "NaN (no requests in the window): on_nan: zero gives 0");
+			http_errf(why, whysz, "NaN (no requests in the window): on_nan: zero gives 0");
 			*ret = 0;
 			return true;
 		}
-		promql_errf(why, whysz, "NaN (no requests in the window): on_nan: hold, no scaling");
+		http_errf(why, whysz, "NaN (no requests in the window): on_nan: hold, no scaling");
 		return false;
 	case PROMQL_VALUE_EMPTY:
 		if (on_empty == PROMQL_EMPTY_ZERO) {
-			promql_errf(why, whysz,
+			http_errf(why, whysz,
 				"empty result (the series are gone): on_empty_result: zero gives 0");
 			*ret = 0;
 			return true;
 		}
-		promql_errf(why, whysz,
+		http_errf(why, whysz,
 			"empty result (the series are gone): on_empty_result: hold, no scaling");
 		return false;
 	case PROMQL_VALUE_POS_INF:
 	case PROMQL_VALUE_NEG_INF:
-		promql_errf(why, whysz, "%s: missing data, no scaling",
+		http_errf(why, whysz, "%s: missing data, no scaling",
 			v->kind == PROMQL_VALUE_POS_INF ? "+Inf" : "-Inf");
 		return false;
 	case PROMQL_VALUE_ERROR:
 	default:
-		promql_errf(why, whysz, "%s: missing data, no scaling", v->error);
+		http_errf(why, whysz, "%s: missing data, no scaling", v->error);
 		if (why && whysz)
 			promql_one_line(why);
 		return false;

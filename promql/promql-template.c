@@ -219,7 +219,7 @@ static int placeholder(const char *t, const char *p, const char **end, int *ret,
 	int i;
 
 	if (!close) {
-		promql_errf(err, errsz, "%s: \"{{\" at offset %zu is not closed by \"}}\"", what,
+		http_errf(err, errsz, "%s: \"{{\" at offset %zu is not closed by \"}}\"", what,
 		    (size_t)(p - t));
 		return -EINVAL;
 	}
@@ -228,14 +228,14 @@ static int placeholder(const char *t, const char *p, const char **end, int *ret,
 		if (strlen(names[i]) == n && !strncmp(p + 2, names[i], n))
 			break;
 	if (i == PH_COUNT) {
-		promql_errf(err, errsz, "%s: unknown placeholder {{%.*s}} at offset %zu (known: "
+		http_errf(err, errsz, "%s: unknown placeholder {{%.*s}} at offset %zu (known: "
 				"{{namespace}}, {{deployment}}, {{window}}, {{latency_slo}}, "
 				"{{selector}})",
 		    what, (int)(n > 40 ? 40 : n), p + 2, (size_t)(p - t));
 		return -EINVAL;
 	}
 	if (i == PH_SELECTOR && in_selector) {
-		promql_errf(err, errsz, "metric_selector: {{selector}} cannot be used inside the selector");
+		http_errf(err, errsz, "metric_selector: {{selector}} cannot be used inside the selector");
 		return -EINVAL;
 	}
 	*end = close + 2;
@@ -275,7 +275,7 @@ static int fill(const char *t, const promql_vars_t *vars, bool in_selector, stru
 				break;
 			default:
 				if (c.quote) {
-					promql_errf(err, errsz, "query: {{selector}} at offset %zu is inside a "
+					http_errf(err, errsz, "query: {{selector}} at offset %zu is inside a "
 							"string literal; it holds label matchers",
 					    (size_t)(p - t));
 					return -EINVAL;
@@ -288,7 +288,7 @@ static int fill(const char *t, const promql_vars_t *vars, bool in_selector, stru
 				break;
 			}
 			if (rc < 0) {
-				promql_errf(err, errsz, "%s: the value of {{%s}} contains a ` and cannot go "
+				http_errf(err, errsz, "%s: the value of {{%s}} contains a ` and cannot go "
 						"into the raw string at offset %zu",
 				    in_selector ? "metric_selector" : "query", names[ph],
 				    (size_t)(p - t));
@@ -331,7 +331,7 @@ int promql_fill(const char *tmpl, const promql_vars_t *vars, char **ret, char *e
 	int rc;
 
 	if (!vars || !vars->namespace_ || !vars->deployment || vars->window_ms <= 0) {
-		promql_errf(err, errsz, "query: namespace, deployment and a window are required");
+		http_errf(err, errsz, "query: namespace, deployment and a window are required");
 		return -EINVAL;
 	}
 	rc = fill(tmpl ? tmpl : PROMQL_DEFAULT_QUERY, vars, false, &o, err, errsz);
@@ -340,15 +340,15 @@ int promql_fill(const char *tmpl, const promql_vars_t *vars, char **ret, char *e
 	if (!rc)
 		rc = o.rc;
 	if (rc == -E2BIG)
-		promql_errf(err, errsz, "query: longer than %d bytes once filled", PROMQL_MAX_LEN);
+		http_errf(err, errsz, "query: longer than %d bytes once filled", PROMQL_MAX_LEN);
 	else if (rc == -ENOMEM)
-		promql_errf(err, errsz, "out of memory filling the query");
+		http_errf(err, errsz, "out of memory filling the query");
 	if (rc) {
 		free(o.p);
 		return rc;
 	}
 	if (!o.p && !(o.p = strdup(""))) {
-		promql_errf(err, errsz, "out of memory filling the query");
+		http_errf(err, errsz, "out of memory filling the query");
 		return -ENOMEM;
 	}
 	*ret = o.p;

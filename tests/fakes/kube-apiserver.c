@@ -3119,6 +3119,18 @@ static bool body_identity(struct ctx *x, const struct resdef *rd, cJSON *j, bool
 	return true;
 }
 
+
+/* Stores j (taken) and answers it with status, or 500 when memory ran out. Under the lock. */
+static void store_reply(struct ctx *x, int res, cJSON *j, int status)
+{
+	cJSON *stored = store_put(x->f, res, j);
+
+	if (stored)
+		reply_json(x->r, status, stored);
+	else
+		fail(x->r, 500, "InternalError", NULL, "Internal error occurred: out of memory");
+}
+
 static void do_create(struct ctx *x, int res)
 {
 	const struct resdef *rd = &resdefs[res];
@@ -3126,7 +3138,7 @@ static void do_create(struct ctx *x, int res)
 	struct details d = { 0 };
 	char err[1200], qr[128];
 	const char *name;
-	cJSON *j = decode_body(x, rd->api_version, rd->kind), *stored;
+	cJSON *j = decode_body(x, rd->api_version, rd->kind);
 
 	if (!j)
 		return;
@@ -3153,13 +3165,8 @@ static void do_create(struct ctx *x, int res)
 		qualified_resource(qr, sizeof(qr), rd->resource, rd->group);
 		fail(x->r, 409, "AlreadyExists", &d, "%s \"%s\" already exists", qr, name);
 	} else {
-		stored = store_put(x->f, res, j);
+		store_reply(x, res, j, 201);
 		j = NULL;
-		if (stored)
-			reply_json(x->r, 201, stored);
-		else
-			fail(x->r, 500, "InternalError", NULL,
-			     "Internal error occurred: out of memory");
 	}
 	pthread_mutex_unlock(&x->f->lock);
 out:
@@ -3173,7 +3180,7 @@ static void do_update(struct ctx *x, int res)
 	struct ferrs e = { 0 };
 	struct obj *o;
 	char err[1200];
-	cJSON *j = decode_body(x, rd->api_version, rd->kind), *stored;
+	cJSON *j = decode_body(x, rd->api_version, rd->kind);
 
 	if (!j)
 		return;
@@ -3192,13 +3199,8 @@ static void do_update(struct ctx *x, int res)
 		if (e.n) {
 			fail_invalid(x->r, rd->group, rd->kind, x->ri->name, &e);
 		} else {
-			stored = store_put(x->f, res, j);
+			store_reply(x, res, j, 200);
 			j = NULL;
-			if (stored)
-				reply_json(x->r, 200, stored);
-			else
-				fail(x->r, 500, "InternalError", NULL,
-				     "Internal error occurred: out of memory");
 		}
 	}
 	pthread_mutex_unlock(&x->f->lock);
