@@ -181,6 +181,18 @@ static void call_defer_fail(k8s_call_t *call, const char *error)
 	http_timer_arm(call->c->defer_timer, 0);
 }
 
+static void on_source_timeout(void *arg)
+{
+	k8s_client_t *c = arg;
+	char err[K8S_ERROR_MAX];
+
+	if (!c->cred_fetching)
+		return;
+	snprintf(err, sizeof(err), "the token source gave no token within %lld ms",
+		 (long long)c->exec_timeout_ms);
+	k8s_cred_done(c, NULL, NULL, NULL, 0, err);
+}
+
 /* Starts fetching a credential unless one is on its way. */
 static void cred_fetch(k8s_client_t *c, bool refresh)
 {
@@ -191,6 +203,10 @@ static void cred_fetch(k8s_client_t *c, bool refresh)
 	c->cred_fetching = true;
 	c->cred_ready = false;
 	if (c->mode == K8S_CRED_SOURCE) {
+		/* a source that never answers must not hold the calls forever */
+		if (c->source_timer || http_timer_new(c->http, on_source_timeout, c,
+						       &c->source_timer) == 0)
+			http_timer_arm(c->source_timer, c->exec_timeout_ms);
 		c->source_fn(c, refresh, c->source_ud);
 		return;
 	}
@@ -205,6 +221,8 @@ void k8s_cred_done(k8s_client_t *c, const char *token, const char *cert_pem,
 	char err[K8S_ERROR_MAX];
 
 	c->cred_fetching = false;
+	if (c->source_timer)
+		http_timer_arm(c->source_timer, -1);
 	if (!error && make_profile(c, token, cert_pem, key_pem, &p, err, sizeof(err)) < 0)
 		error = err;
 	if (!error && expires && time(NULL) >= expires) {
@@ -332,6 +350,7 @@ k8s_client_t *k8s_client_free(k8s_client_t *c)
 	}
 	k8s_exec_stop(c);
 	http_timer_free(c->defer_timer);
+	http_timer_free(c->source_timer);
 	http_profile_unref(c->profile);
 	k8s_cluster_free(c->cluster);
 	free(c->identity);

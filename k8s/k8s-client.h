@@ -37,6 +37,7 @@ struct k8s_client {
 	char cred_error[K8S_ERROR_MAX];
 	k8s_token_fn *source_fn;
 	void *source_ud;
+	http_timer_t *source_timer; /* gives up on a source that does not answer */
 	struct k8s_exec_run *exec;
 
 	k8s_call_t *all;                  /* live calls */

@@ -63,7 +63,8 @@ typedef struct k8s_client_opts {
 	http_client_t *http;          /* required */
 	int max_in_flight;            /* to the API server; 0: HTTP_DEFAULT_MAX_IN_FLIGHT */
 	int64_t timeout_ms;           /* per attempt; 0: K8S_DEFAULT_TIMEOUT_MS */
-	int64_t exec_timeout_ms;      /* a plugin's run; 0: K8S_DEFAULT_EXEC_TIMEOUT_MS */
+	int64_t exec_timeout_ms;      /* a plugin's run, or the token source's answer; 0:
+					 K8S_DEFAULT_EXEC_TIMEOUT_MS */
 	http_retry_t retry;           /* 0s: the defaults above */
 	k8s_token_fn *token_source;   /* optional; takes precedence over the cluster's token */
 	void *token_userdata;

@@ -633,6 +633,18 @@ START_TEST(test_token_source)
 		ck_assert_str_eq(h, "Bearer late-token");
 	}
 	k8s_client_free(c);
+
+	/* Never answered: the calls fail at the timeout, and the loop kept turning. */
+	src = (struct source){ .now = false };
+	cl = cluster();
+	c = client_with(cl, on_source, &src, 200);
+	k8s_cluster_free(cl);
+	ticks = 0;
+	get_scale(c, &rec);
+	ck_assert_msg(strstr(rec.error, "the token source gave no token within 200 ms"), "%s",
+		      rec.error);
+	ck_assert_int_ge(ticks, 5);
+	k8s_client_free(c);
 }
 END_TEST
 
