@@ -30,87 +30,6 @@ int64_t k8s_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *dup_or_null(const char *s, bool *ok)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	if (!(d = strdup(s)))
-		*ok = false;
-	return d;
-}
-
-static char *dup_mem(const char *s, size_t len, bool *ok)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	if (!(d = malloc(len + 1))) {
-		*ok = false;
-		return NULL;
-	}
-	memcpy(d, s, len);
-	d[len] = '\0';
-	return d;
-}
-
-static k8s_cluster_t *cluster_dup(const k8s_cluster_t *s)
-{
-	k8s_cluster_t *c = calloc(1, sizeof(*c));
-	bool ok = c != NULL;
-
-	if (!c)
-		return NULL;
-	c->server = dup_or_null(s->server, &ok);
-	c->tls_server_name = dup_or_null(s->tls_server_name, &ok);
-	c->proxy_url = dup_or_null(s->proxy_url, &ok);
-	c->insecure_skip_tls_verify = s->insecure_skip_tls_verify;
-	c->ca_file = dup_or_null(s->ca_file, &ok);
-	c->ca_pem = dup_mem(s->ca_pem, s->ca_pem_len, &ok);
-	c->ca_pem_len = s->ca_pem_len;
-	c->cert_file = dup_or_null(s->cert_file, &ok);
-	c->key_file = dup_or_null(s->key_file, &ok);
-	c->cert_pem = dup_mem(s->cert_pem, s->cert_pem_len, &ok);
-	c->cert_pem_len = s->cert_pem_len;
-	c->key_pem = dup_mem(s->key_pem, s->key_pem_len, &ok);
-	c->key_pem_len = s->key_pem_len;
-	c->token = dup_or_null(s->token, &ok);
-	c->token_file = dup_or_null(s->token_file, &ok);
-	c->username = dup_or_null(s->username, &ok);
-	c->password = dup_or_null(s->password, &ok);
-	c->namespace_ = dup_or_null(s->namespace_ ? s->namespace_ : "default", &ok);
-	c->context = dup_or_null(s->context, &ok);
-	c->source = dup_or_null(s->source, &ok);
-	if (s->exec && ok) {
-		const k8s_exec_t *x = s->exec;
-		k8s_exec_t *y = calloc(1, sizeof(*y));
-
-		c->exec = y;
-		if (!y || (x->n_args && !(y->args = calloc(x->n_args, sizeof(char *)))) ||
-		    (x->n_env && (!(y->env_names = calloc(x->n_env, sizeof(char *))) ||
-				  !(y->env_values = calloc(x->n_env, sizeof(char *)))))) {
-			ok = false;
-		} else {
-			y->api_version = dup_or_null(x->api_version, &ok);
-			y->command = dup_or_null(x->command, &ok);
-			for (size_t i = 0; i < x->n_args; i++, y->n_args++)
-				y->args[i] = dup_or_null(x->args[i], &ok);
-			for (size_t i = 0; i < x->n_env; i++, y->n_env++) {
-				y->env_names[i] = dup_or_null(x->env_names[i], &ok);
-				y->env_values[i] = dup_or_null(x->env_values[i], &ok);
-			}
-			y->install_hint = dup_or_null(x->install_hint, &ok);
-			y->provide_cluster_info = x->provide_cluster_info;
-			y->interactive_mode = dup_or_null(x->interactive_mode, &ok);
-		}
-	}
-	if (!ok)
-		return k8s_cluster_free(c);
-	return c;
-}
-
 /* ---- credentials ------------------------------------------------------------------------ */
 
 /* A profile of the cluster's TLS settings with these credentials. token and the
@@ -282,7 +201,7 @@ int k8s_client_new(const k8s_client_opts_t *o, k8s_client_t **ret, char *err, si
 		http_errf(err, errsz, "kubernetes: no cluster to talk to");
 		return -EINVAL;
 	}
-	if (!(c = calloc(1, sizeof(*c))) || !(c->cluster = cluster_dup(o->cluster))) {
+	if (!(c = calloc(1, sizeof(*c))) || !(c->cluster = k8s_cluster_dup(o->cluster))) {
 		free(c);
 		http_errf(err, errsz, "out of memory");
 		return -ENOMEM;
@@ -365,6 +284,36 @@ const char *k8s_client_namespace(const k8s_client_t *c)
 
 /* ---- one call --------------------------------------------------------------------------- */
 
+static void call_link(k8s_call_t *call)
+{
+	k8s_client_t *c = call->c;
+
+	call->prev = NULL;
+	call->next = c->all;
+	if (c->all)
+		c->all->prev = call;
+	c->all = call;
+}
+
+static void call_unlink(k8s_call_t *call)
+{
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		call->c->all = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	call->prev = call->next = NULL;
+}
+
+static void call_destroy(k8s_call_t *call)
+{
+	free(call->path);
+	free(call->body);
+	free(call->state);
+	free(call);
+}
+
 static void call_free(k8s_call_t *call)
 {
 	k8s_client_t *c = call->c;
@@ -380,16 +329,8 @@ static void call_free(k8s_call_t *call)
 		for (k8s_call_t *w = c->waiting; w; w = w->wnext)
 			c->waiting_tail = w;
 	}
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		c->all = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	free(call->path);
-	free(call->body);
-	free(call->state);
-	free(call);
+	call_unlink(call);
+	call_destroy(call);
 }
 
 /* The callback, then the call is gone. */
@@ -402,26 +343,14 @@ static void call_finish(k8s_call_t *call, k8s_result_t *r, const char *body, siz
 	if (!r->error)
 		r->error = "";
 	call->req = NULL;
-	/* unlinked first: the callback may free the client */
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		call->c->all = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	call->prev = call->next = NULL;
+	call_unlink(call); /* first: the callback may free the client */
 	if (!call->finish(call, r, body, len))
 		return; /* resent */
-	free(call->path);
-	free(call->body);
-	free(call->state);
-	free(call);
+	call_destroy(call);
 }
 
 void k8s_call_resend(k8s_call_t *call, char *path)
 {
-	k8s_client_t *c = call->c;
-
 	free(call->path);
 	call->path = path;
 	free(call->body);
@@ -430,11 +359,7 @@ void k8s_call_resend(k8s_call_t *call, char *path)
 	call->content_type = NULL;
 	snprintf(call->method, sizeof(call->method), "GET");
 	call->retried_401 = false;
-	call->next = c->all;
-	call->prev = NULL;
-	if (c->all)
-		c->all->prev = call;
-	c->all = call;
+	call_link(call);
 	if (!path) {
 		call_defer_fail(call, "out of memory");
 		return;
@@ -592,10 +517,7 @@ int k8s_call_start(k8s_client_t *c, k8s_call_t *call, k8s_call_t **ret)
 {
 	call->c = c;
 	call->start_ms = k8s_now_ms();
-	call->next = c->all;
-	if (c->all)
-		c->all->prev = call;
-	c->all = call;
+	call_link(call);
 	if (!c->defer_timer && http_timer_new(c->http, k8s_deferred_fire, c, &c->defer_timer) < 0) {
 		call_free(call);
 		return -ENOMEM;

@@ -1031,6 +1031,87 @@ static k8s_exec_t *exec_free(k8s_exec_t *x)
 	return NULL;
 }
 
+static char *dup_or_null(const char *s, bool *ok)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	if (!(d = strdup(s)))
+		*ok = false;
+	return d;
+}
+
+static char *dup_mem(const char *s, size_t len, bool *ok)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	if (!(d = malloc(len + 1))) {
+		*ok = false;
+		return NULL;
+	}
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+k8s_cluster_t *k8s_cluster_dup(const k8s_cluster_t *s)
+{
+	k8s_cluster_t *c = calloc(1, sizeof(*c));
+	bool ok = c != NULL;
+
+	if (!c)
+		return NULL;
+	c->server = dup_or_null(s->server, &ok);
+	c->tls_server_name = dup_or_null(s->tls_server_name, &ok);
+	c->proxy_url = dup_or_null(s->proxy_url, &ok);
+	c->insecure_skip_tls_verify = s->insecure_skip_tls_verify;
+	c->ca_file = dup_or_null(s->ca_file, &ok);
+	c->ca_pem = dup_mem(s->ca_pem, s->ca_pem_len, &ok);
+	c->ca_pem_len = s->ca_pem_len;
+	c->cert_file = dup_or_null(s->cert_file, &ok);
+	c->key_file = dup_or_null(s->key_file, &ok);
+	c->cert_pem = dup_mem(s->cert_pem, s->cert_pem_len, &ok);
+	c->cert_pem_len = s->cert_pem_len;
+	c->key_pem = dup_mem(s->key_pem, s->key_pem_len, &ok);
+	c->key_pem_len = s->key_pem_len;
+	c->token = dup_or_null(s->token, &ok);
+	c->token_file = dup_or_null(s->token_file, &ok);
+	c->username = dup_or_null(s->username, &ok);
+	c->password = dup_or_null(s->password, &ok);
+	c->namespace_ = dup_or_null(s->namespace_ ? s->namespace_ : "default", &ok);
+	c->context = dup_or_null(s->context, &ok);
+	c->source = dup_or_null(s->source, &ok);
+	if (s->exec && ok) {
+		const k8s_exec_t *x = s->exec;
+		k8s_exec_t *y = calloc(1, sizeof(*y));
+
+		c->exec = y;
+		if (!y || (x->n_args && !(y->args = calloc(x->n_args, sizeof(char *)))) ||
+		    (x->n_env && (!(y->env_names = calloc(x->n_env, sizeof(char *))) ||
+				  !(y->env_values = calloc(x->n_env, sizeof(char *)))))) {
+			ok = false;
+		} else {
+			y->api_version = dup_or_null(x->api_version, &ok);
+			y->command = dup_or_null(x->command, &ok);
+			for (size_t i = 0; i < x->n_args; i++, y->n_args++)
+				y->args[i] = dup_or_null(x->args[i], &ok);
+			for (size_t i = 0; i < x->n_env; i++, y->n_env++) {
+				y->env_names[i] = dup_or_null(x->env_names[i], &ok);
+				y->env_values[i] = dup_or_null(x->env_values[i], &ok);
+			}
+			y->install_hint = dup_or_null(x->install_hint, &ok);
+			y->provide_cluster_info = x->provide_cluster_info;
+			y->interactive_mode = dup_or_null(x->interactive_mode, &ok);
+		}
+	}
+	if (!ok)
+		return k8s_cluster_free(c);
+	return c;
+}
+
 k8s_cluster_t *k8s_cluster_free(k8s_cluster_t *c)
 {
 	if (!c)

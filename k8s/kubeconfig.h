@@ -89,6 +89,8 @@ typedef struct k8s_cluster {
 } k8s_cluster_t;
 
 k8s_cluster_t *k8s_cluster_free(k8s_cluster_t *c); /* NULL-safe; returns NULL */
+/* A deep copy (the client keeps its own); NULL when memory ran out. */
+k8s_cluster_t *k8s_cluster_dup(const k8s_cluster_t *c);
 
 /* Loads a kubeconfig. path: one file (no merging), or NULL for $KUBECONFIG, then
  * ~/.kube/config. context: NULL for current-context. Returns 0 and *ret, or a negative
