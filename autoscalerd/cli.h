@@ -15,6 +15,7 @@ int cmd_config_reference(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_promql_check(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_oci_sign(int argc, char **argv);
 
 /* "--name VALUE", "--name=VALUE" or the short form "-x VALUE" at argv[*i]: returns the
  * value and advances *i, or NULL when argv[*i] is not this option; *missing is set when it

@@ -3,8 +3,8 @@
  * One line per check, "ok   WHAT: detail" or "FAIL WHAT: what happened; fix: what to do",
  * in a fixed order whatever order the answers came in: the file; Prometheus, then each
  * policy's query; then Kubernetes (doctor.h: the credentials, the RBAC, each target's scale
- * and the other autoscalers on it). --checks prometheus or --checks kubernetes runs one
- * side only; --kubeconfig FILE and --context NAME override the file's kubernetes: block
+ * and the other autoscalers on it); then OCI (the credentials, each policy's node pool).
+ * --checks prometheus, kubernetes or oci runs one side only; --kubeconfig FILE and --context NAME override the file's kubernetes: block
  * (auth: kubeconfig), as kubectl's flags do. Exit 0 only when every check passed.
  *
  * The checks run on the daemon's own machinery (http/ on a libev loop, the promql/ client,
@@ -21,6 +21,7 @@
 #include <ev.h>
 
 #include "autoscalerd/cli.h"
+#include "autoscalerd/cloud.h"
 #include "autoscalerd/doctor.h"
 #include "autoscalerd/ev-glue.h"
 #include "autoscalerd/queries.h"
@@ -222,7 +223,7 @@ static int usage(const char *what, const char *arg)
 	if (what)
 		fprintf(stderr, "autoscalerd doctor: %s \"%s\"\n", what, arg);
 	fprintf(stderr, "usage: autoscalerd doctor --config FILE [--checks all|prometheus|"
-			"kubernetes] [--kubeconfig FILE] [--context NAME]\n");
+			"kubernetes|oci] [--kubeconfig FILE] [--context NAME]\n");
 	return CLI_EXIT_USAGE;
 }
 
@@ -237,9 +238,12 @@ int cmd_doctor(int argc, char **argv)
 	http_client_t *http = NULL;
 	http_client_opts_t ho = { 0 };
 	char err[HTTP_ERROR_MAX];
-	bool all_ok = true, prom = true, kube = true;
+	bool all_ok = true, prom = true, kube = true, oci = true;
 	const char *kubeconfig = NULL, *context = NULL;
 	doctor_kube_t *dk = NULL;
+	doctor_oci_t *dox = NULL;
+	oci_auth_t *auth = NULL;
+	char auth_err[HTTP_ERROR_MAX] = "";
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -251,12 +255,14 @@ int cmd_doctor(int argc, char **argv)
 			continue;
 		}
 		if (!missing && (v = cli_option(argc, argv, &i, "--checks", NULL, &missing))) {
-			if (!strcmp(v, "prometheus"))
-				kube = false;
-			else if (!strcmp(v, "kubernetes"))
-				prom = false;
-			else if (strcmp(v, "all"))
-				return usage("--checks takes all, prometheus or kubernetes, not", v);
+			bool all = !strcmp(v, "all");
+
+			prom = all || !strcmp(v, "prometheus");
+			kube = all || !strcmp(v, "kubernetes");
+			oci = all || !strcmp(v, "oci");
+			if (!prom && !kube && !oci)
+				return usage("--checks takes all, prometheus, kubernetes or oci, not",
+					     v);
 			continue;
 		}
 		if (!missing && (v = cli_option(argc, argv, &i, "--kubeconfig", NULL, &missing))) {
@@ -343,12 +349,20 @@ int cmd_doctor(int argc, char **argv)
 			d.pending++;
 		}
 	}
-	if (kube && doctor_kube_start(c, http, &dk) < 0) {
+	/* One set of OCI credentials for the node pools and the OKE cluster tokens. */
+	if ((oci && doctor_needs_oci(c)) || (kube && c->kubernetes.auth == CONFIG_KUBE_OKE))
+		cloud_auth_from_config(&c->oci, http, &auth, auth_err, sizeof(auth_err));
+	if (kube && doctor_kube_start(c, http, auth, auth_err, &dk) < 0) {
 		fprintf(stderr, "autoscalerd doctor: out of memory\n");
 		all_ok = false;
 		kube = false;
 	}
-	while (d.pending || !doctor_kube_done(dk))
+	if (oci && doctor_oci_start(c, http, auth, auth_err, &dox) < 0) {
+		fprintf(stderr, "autoscalerd doctor: out of memory\n");
+		all_ok = false;
+		oci = false;
+	}
+	while (d.pending || !doctor_kube_done(dk) || !doctor_oci_done(dox))
 		ev_run(loop, EVRUN_ONCE);
 
 	if (prom) {
@@ -361,8 +375,12 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (kube)
 		all_ok = doctor_kube_print(dk, stdout) && all_ok;
+	if (oci)
+		all_ok = doctor_oci_print(dox, stdout) && all_ok;
 out:
 	dk = doctor_kube_free(dk);
+	dox = doctor_oci_free(dox);
+	auth = oci_auth_free(auth);
 	promql_client_free(d.prom);
 	http_client_free(http);
 	if (loop) {

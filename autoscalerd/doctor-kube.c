@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoscalerd/cloud.h"
 #include "autoscalerd/doctor.h"
 #include "autoscalerd/kube.h"
 
@@ -47,6 +48,7 @@ struct target {
 struct doctor_kube {
 	const config_t *c;
 	k8s_client_t *client;
+	cloud_oke_t *oke; /* kubernetes.auth: oke */
 	char context[256];
 	struct line creds;
 	struct rbac *rbac;
@@ -280,7 +282,10 @@ static void on_creds(const k8s_result_t *r, bool allowed, const char *reason, vo
 	k->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
 		set(&k->creds, false, "FAIL kubernetes %s: %s; fix: %s", k->context, r->error,
-		    fix_for(r->status));
+		    k->oke && r->status == 401 ?
+			    "check kubernetes.oke.cluster_id (OKE tokens name their cluster) "
+			    "and the oci: credentials (doctor --checks oci)" :
+			    fix_for(r->status));
 		not_checked(k, "the credentials do not work (see above)");
 		return;
 	}
@@ -297,7 +302,8 @@ static bool has(const char *const *v, size_t n, const char *s)
 	return false;
 }
 
-int doctor_kube_start(const config_t *c, http_client_t *http, doctor_kube_t **ret)
+int doctor_kube_start(const config_t *c, http_client_t *http, oci_auth_t *oci,
+		      const char *oci_error, doctor_kube_t **ret)
 {
 	doctor_kube_t *k = calloc(1, sizeof(*k));
 	const char **nss = c->n_policies ? calloc(c->n_policies, sizeof(char *)) : NULL;
@@ -354,9 +360,31 @@ int doctor_kube_start(const config_t *c, http_client_t *http, doctor_kube_t **re
 	}
 	snprintf(k->context, sizeof(k->context), "%s (%s)", cl->server,
 		 cl->context ? cl->context : "in-cluster");
+	if (c->kubernetes.auth == CONFIG_KUBE_OKE) {
+		int rc = -EINVAL;
+
+		if (!oci)
+			snprintf(err, sizeof(err), "OKE cluster tokens need the OCI credentials: %s",
+				 oci_error ? oci_error : "none");
+		else if ((rc = cloud_oke_new(oci, c->oci.region, c->kubernetes.oke_cluster_id,
+					     &k->oke)) < 0)
+			snprintf(err, sizeof(err), "out of memory");
+		if (rc < 0) {
+			k8s_cluster_free(cl);
+			set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
+			not_checked(k, "no Kubernetes credentials (see above)");
+			return 0;
+		}
+	}
 	{
 		k8s_client_opts_t o = { .cluster = cl, .http = http };
-		int rc = k8s_client_new(&o, &k->client, err, sizeof(err));
+		int rc;
+
+		if (k->oke) {
+			o.token_source = cloud_oke_token_source;
+			o.token_userdata = k->oke;
+		}
+		rc = k8s_client_new(&o, &k->client, err, sizeof(err));
 
 		k8s_cluster_free(cl);
 		if (rc < 0) {
@@ -403,6 +431,7 @@ doctor_kube_t *doctor_kube_free(doctor_kube_t *k)
 {
 	if (!k)
 		return NULL;
+	k->oke = cloud_oke_free(k->oke); /* first: it may be answering the client */
 	k8s_client_free(k->client);
 	free(k->rbac);
 	free(k->targets);

@@ -6,6 +6,33 @@
 
 #include "autoscalerd/kube.h"
 
+/* kubernetes.oke: the server and its CA; the token comes from the caller's token source
+ * (cloud.h), so the cluster carries none. */
+static int oke_cluster(const config_kubernetes_t *k, k8s_cluster_t **ret, char *err,
+		       size_t errsz)
+{
+	k8s_cluster_t *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->server = strdup(k->oke_server);
+	c->ca_file = k->oke_ca_file ? strdup(k->oke_ca_file) : NULL;
+	c->namespace_ = strdup("default");
+	c->context = strdup("oke");
+	c->source = strdup("kubernetes.oke");
+	if (!c->server || (k->oke_ca_file && !c->ca_file) || !c->namespace_ || !c->context ||
+	    !c->source) {
+		k8s_cluster_free(c);
+		http_errf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	/* "https://10.0.0.5:6443/" -> no trailing '/', as the kubeconfig loader gives it */
+	for (size_t n = strlen(c->server); n > 0 && c->server[n - 1] == '/'; n--)
+		c->server[n - 1] = '\0';
+	*ret = c;
+	return 0;
+}
+
 int kube_cluster_from_config(const config_kubernetes_t *k, k8s_cluster_t **ret, char *err,
 			     size_t errsz)
 {
@@ -26,11 +53,7 @@ int kube_cluster_from_config(const config_kubernetes_t *k, k8s_cluster_t **ret, 
 		return k8s_kubeconfig_load(k->kubeconfig, k->context, ret, err, errsz);
 	case CONFIG_KUBE_OKE:
 	default:
-		snprintf(err, errsz,
-			 "kubernetes.auth: oke mints tokens with the OCI client, which is not built "
-			 "yet; use kubernetes.auth: kubeconfig with the kubeconfig `oci ce "
-			 "create-kubeconfig` writes (its exec plugin works)");
-		return -ENOTSUP;
+		return oke_cluster(k, ret, err, errsz);
 	}
 }
 

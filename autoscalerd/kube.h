@@ -9,8 +9,9 @@
 
 /* The cluster of kubernetes.auth: in-cluster (the service account; its folder overridable
  * with $AUTOSCALERD_SERVICEACCOUNT_DIR for tests), kubeconfig (kubernetes.kubeconfig, else
- * $KUBECONFIG, else ~/.kube/config; kubernetes.context or current-context). oke is refused
- * until the OCI client exists (issue 6), with the kubeconfig alternative in err. */
+ * $KUBECONFIG, else ~/.kube/config; kubernetes.context or current-context), oke
+ * (kubernetes.oke.server and ca_file; no credentials: the client needs the token source of
+ * cloud.h). */
 int kube_cluster_from_config(const config_kubernetes_t *k, k8s_cluster_t **ret, char *err,
 			     size_t errsz);
 

@@ -27,6 +27,11 @@ static const struct command {
 	  "                             --input), one JSONL decision per tick on stdout" },
 	{ "config-reference", cmd_config_reference,
 	  "config-reference           print the policy file reference (markdown)" },
+	{ "oci-sign", cmd_oci_sign,
+	  "oci-sign [--oci-config FILE] [--profile NAME] --method METHOD --url URL\n"
+	  "       [--body FILE|-] [--content-type TYPE] [--date DATE] [--verbose]\n"
+	  "                             print the headers of an OCI request signed with a\n"
+	  "                             profile of ~/.oci/config (API key or session token)" },
 	{ "promql-check", cmd_promql_check,
 	  "promql-check [--] EXPR     check a PromQL expression as Prometheus would parse it\n"
 	  "                             (EXPR - reads stdin); exit 1 with its error if invalid" },

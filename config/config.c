@@ -235,7 +235,7 @@ enum {
 	G_PROM_HEADERS, G_PROM_INSECURE,
 	G_KUBE, G_KUBE_AUTH, G_KUBE_KUBECONFIG, G_KUBE_CONTEXT, G_KUBE_OKE, G_KUBE_OKE_CLUSTER,
 	G_KUBE_OKE_SERVER, G_KUBE_OKE_CA,
-	G_OCI, G_OCI_AUTH, G_OCI_CONFIG, G_OCI_PROFILE, G_OCI_REGION, G_OCI_ENDPOINT,
+	G_OCI, G_OCI_AUTH, G_OCI_CONFIG, G_OCI_PROFILE, G_OCI_REGION, G_OCI_ENDPOINT, G_OCI_CA,
 	G_DAEMON, G_D_LISTEN, G_D_LOG_FORMAT, G_D_STATE, G_D_STATE_FILE, G_D_CM, G_D_CM_NS,
 	G_D_CM_NAME, G_D_LE, G_D_LE_ENABLED, G_D_LE_NS, G_D_LE_LEASE,
 	G_POLICIES,
@@ -309,6 +309,10 @@ static const config_row_t global_rows[] = {
 	[G_OCI_ENDPOINT] = { "oci.endpoint", CONFIG_V_STRING, .check = check_url,
 			     .defnote = "containerengine.{region}.oci.oraclecloud.com",
 			     .off = G(oci.endpoint), .doc = "Container Engine endpoint." },
+	[G_OCI_CA] = { "oci.ca_file", CONFIG_V_STRING, .check = check_path,
+		       .defnote = "the system's CAs", .off = G(oci.ca_file),
+		       .doc = "CAs (PEM) for the OCI endpoints, e.g. behind a TLS-inspecting "
+			      "proxy." },
 
 	[G_DAEMON] = { "daemon", CONFIG_V_BLOCK, .doc = "The daemon itself." },
 	[G_D_LISTEN] = { "daemon.listen", CONFIG_V_STRING, .def = "127.0.0.1:9464",

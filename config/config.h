@@ -121,6 +121,7 @@ typedef struct config_oci {
 	char *profile;
 	char *region;   /* NULL: from the OCI config file */
 	char *endpoint; /* NULL: containerengine.{region}.oci.oraclecloud.com */
+	char *ca_file;  /* NULL: the system's CAs */
 } config_oci_t;
 
 typedef struct config_daemon {

@@ -115,6 +115,12 @@ int kube_fake_issue_client_cert(kube_fake_t *f, const char *user, char **ret_cer
 int kube_fake_add_token(kube_fake_t *f, const char *token, const char *user);
 /* The token no longer authenticates (401): a revoked or rotated-away token. */
 void kube_fake_remove_token(kube_fake_t *f, const char *token);
+/* Bearer tokens that kube_fake_add_token did not add go to fn, a webhook token
+ * authenticator such as OKE's (which verifies the OCI signature inside the token): true
+ * and the user name in user[size] authenticates, false is 401. Called from the server's
+ * threads, without the fake's lock held; NULL removes it. */
+typedef bool kube_fake_token_fn(const char *token, char *user, size_t size, void *userdata);
+void kube_fake_set_token_authenticator(kube_fake_t *f, kube_fake_token_fn *fn, void *userdata);
 /* An admin is allowed everything (for test set-up); the RBAC file applies to the rest.
  * 0 or -ENOMEM. */
 int kube_fake_set_admin(kube_fake_t *f, const char *user, bool admin);
