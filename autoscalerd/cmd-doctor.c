@@ -26,13 +26,10 @@
 #include "autoscalerd/ev-glue.h"
 #include "autoscalerd/queries.h"
 
-#define LINE_MAX_ 2048
-
 struct check {
 	struct doctor *d;
 	const config_policy_t *p; /* NULL: the reachability check */
-	bool done, ok;
-	char line[LINE_MAX_];
+	doctor_line_t line;
 };
 
 struct doctor {
@@ -43,17 +40,15 @@ struct doctor {
 	size_t pending;
 };
 
-static void setline(struct check *k, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void setline(struct check *k, bool ok, const char *fmt, ...)
+void doctor_line_set(doctor_line_t *l, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(k->line, sizeof(k->line), fmt, ap);
+	vsnprintf(l->text, sizeof(l->text), fmt, ap);
 	va_end(ap);
-	k->ok = ok;
-	k->done = true;
+	l->ok = ok;
+	l->set = true;
 }
 
 /* What to do about a failed query, from how it failed. */
@@ -128,15 +123,15 @@ static void on_reach(const promql_reply_t *r, void *userdata)
 
 	d->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
-		setline(k, false, "FAIL prometheus %s: %s; fix: %s", url, r->error, hint(r, false));
+		doctor_line_set(&k->line, false, "FAIL prometheus %s: %s; fix: %s", url, r->error, hint(r, false));
 	} else if (r->result->type != PROMQL_TYPE_SCALAR || r->result->n_series != 1 ||
 		   r->result->series[0].points[0].v != 1) {
-		setline(k, false, "FAIL prometheus %s: the query \"1\" did not return the scalar "
+		doctor_line_set(&k->line, false, "FAIL prometheus %s: the query \"1\" did not return the scalar "
 				  "1; fix: is prometheus.url Prometheus's API?",
 			url);
 	} else {
 		warnings(r->result, warn, sizeof(warn));
-		setline(k, true, "ok   prometheus %s: answers queries (%lld ms)%s", url,
+		doctor_line_set(&k->line, true, "ok   prometheus %s: answers queries (%lld ms)%s", url,
 			(long long)r->elapsed_ms, warn);
 	}
 	send_policies(d);
@@ -152,40 +147,40 @@ static void on_policy(const promql_reply_t *r, void *userdata)
 
 	k->d->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
-		setline(k, false, "FAIL policy %s: %s; fix: %s", p->name, r->error, hint(r, true));
+		doctor_line_set(&k->line, false, "FAIL policy %s: %s; fix: %s", p->name, r->error, hint(r, true));
 		return;
 	}
 	warnings(r->result, warn, sizeof(warn));
 	promql_reduce(r->result, policy_aggregation(p), &v);
 	if (promql_apply(&v, policy_on_empty(p), policy_on_nan(p), &x, why, sizeof(why))) {
 		if (v.kind == PROMQL_VALUE_NUMBER)
-			setline(k, true, "ok   policy %s: the query returns %.6g (%zu series)%s",
+			doctor_line_set(&k->line, true, "ok   policy %s: the query returns %.6g (%zu series)%s",
 				p->name, x, v.n_series, warn);
 		else
-			setline(k, true, "ok   policy %s: %s%s", p->name, why, warn);
+			doctor_line_set(&k->line, true, "ok   policy %s: %s%s", p->name, why, warn);
 		return;
 	}
 	switch (v.kind) {
 	case PROMQL_VALUE_EMPTY:
-		setline(k, false, "FAIL policy %s: %s%s; fix: check that target %s/%s and "
+		doctor_line_set(&k->line, false, "FAIL policy %s: %s%s; fix: check that target %s/%s and "
 				  "metric_selector match series Prometheus has (the default "
 				  "selector needs the labels namespace and pod), and that it scrapes "
 				  "the pods",
 			p->name, why, warn, p->namespace_, p->deployment);
 		break;
 	case PROMQL_VALUE_NAN:
-		setline(k, false, "FAIL policy %s: %s%s; fix: nothing to fix if the Deployment "
+		doctor_line_set(&k->line, false, "FAIL policy %s: %s%s; fix: nothing to fix if the Deployment "
 				  "is idle; on_nan: zero scales it down instead",
 			p->name, why, warn);
 		break;
 	case PROMQL_VALUE_ERROR:
-		setline(k, false, "FAIL policy %s: %s%s; fix: %s", p->name, why, warn,
+		doctor_line_set(&k->line, false, "FAIL policy %s: %s%s; fix: %s", p->name, why, warn,
 			v.n_series > 1 ? "set series_aggregation (sum, max or avg) or aggregate "
 					 "in the query" :
 					 "make the query return one number");
 		break;
 	default:
-		setline(k, false, "FAIL policy %s: %s%s; fix: the query divides by zero or "
+		doctor_line_set(&k->line, false, "FAIL policy %s: %s%s; fix: the query divides by zero or "
 				  "overflows: guard it (e.g. clamp_max, or \"> 0\" on the divisor)",
 			p->name, why, warn);
 		break;
@@ -199,8 +194,8 @@ static void send_policies(struct doctor *d)
 		char err[HTTP_ERROR_MAX], *q = NULL;
 		int rc;
 
-		if (!d->reach.ok) {
-			setline(k, false, "FAIL policy %s: not queried: Prometheus is not "
+		if (!d->reach.line.ok) {
+			doctor_line_set(&k->line, false, "FAIL policy %s: not queried: Prometheus is not "
 					  "reachable (see above)",
 				k->p->name);
 			continue;
@@ -211,7 +206,7 @@ static void send_policies(struct doctor *d)
 					  sizeof(err));
 		free(q);
 		if (rc < 0) {
-			setline(k, false, "FAIL policy %s: %s", k->p->name, err);
+			doctor_line_set(&k->line, false, "FAIL policy %s: %s", k->p->name, err);
 			continue;
 		}
 		d->pending++;
@@ -341,7 +336,7 @@ int cmd_doctor(int argc, char **argv)
 			rc = promql_query(d.prom, "1", 0, "reachability", on_reach, &d, NULL, err,
 					  sizeof(err));
 		if (rc < 0) {
-			setline(&d.reach, false,
+			doctor_line_set(&d.reach.line, false,
 				"FAIL prometheus %s: %s; fix: see the prometheus: block",
 				c->prometheus.url, err);
 			send_policies(&d);
@@ -366,11 +361,11 @@ int cmd_doctor(int argc, char **argv)
 		ev_run(loop, EVRUN_ONCE);
 
 	if (prom) {
-		printf("%s\n", d.reach.line);
-		all_ok = all_ok && d.reach.ok;
+		printf("%s\n", d.reach.line.text);
+		all_ok = all_ok && d.reach.line.ok;
 		for (size_t i = 0; i < c->n_policies; i++) {
-			printf("%s\n", d.policies[i].line);
-			all_ok = all_ok && d.policies[i].ok;
+			printf("%s\n", d.policies[i].line.text);
+			all_ok = all_ok && d.policies[i].line.ok;
 		}
 	}
 	if (kube)

@@ -9,13 +9,8 @@
 #include "autoscalerd/doctor.h"
 #include "autoscalerd/kube.h"
 
-#define LINE 2048
 #define MAX_RULES 16
 
-struct line {
-	bool set, ok;
-	char text[LINE];
-};
 
 struct rbac;
 
@@ -33,7 +28,7 @@ struct rbac {
 	k8s_access_t access[MAX_RULES];
 	struct question q[MAX_RULES];
 	size_t n, answered;
-	struct line line;
+	doctor_line_t line;
 };
 
 struct target {
@@ -41,8 +36,8 @@ struct target {
 	const config_policy_t *p;
 	int answered; /* of 2: the scale, the other autoscalers */
 	bool scale_ok, others_ok;
-	char scale[LINE / 2], others[LINE / 2];
-	struct line line;
+	char scale[DOCTOR_LINE / 2], others[DOCTOR_LINE / 2];
+	doctor_line_t line;
 };
 
 struct doctor_kube {
@@ -50,25 +45,13 @@ struct doctor_kube {
 	k8s_client_t *client;
 	cloud_oke_t *oke; /* kubernetes.auth: oke */
 	char context[256];
-	struct line creds;
+	doctor_line_t creds;
 	struct rbac *rbac;
 	size_t n_rbac;
 	struct target *targets;
 	size_t pending;
 };
 
-static void set(struct line *l, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set(struct line *l, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(l->text, sizeof(l->text), fmt, ap);
-	va_end(ap);
-	l->ok = ok;
-	l->set = true;
-}
 
 static const char *fix_for(long status)
 {
@@ -108,14 +91,14 @@ static void rbac_line(struct rbac *b)
 		if (b->q[i].allowed)
 			continue;
 		k8s_access_format(&b->access[i], what, sizeof(what));
-		o += (size_t)snprintf(b->line.text + o, o < LINE ? LINE - o : 0,
+		o += (size_t)snprintf(b->line.text + o, o < DOCTOR_LINE ? DOCTOR_LINE - o : 0,
 				      "%sFAIL kubernetes rbac %s: %s is denied; fix: grant it "
 				      "(deploy/rbac.yaml has every rule the daemon needs)",
 				      denied ? "\n" : "", where, what);
 		denied++;
 	}
 	if (failed) {
-		set(&b->line, false, "FAIL kubernetes rbac %s: the access reviews failed: %s", where,
+		doctor_line_set(&b->line, false, "FAIL kubernetes rbac %s: the access reviews failed: %s", where,
 		    failed);
 		return;
 	}
@@ -124,7 +107,7 @@ static void rbac_line(struct rbac *b)
 		b->line.set = true;
 		return;
 	}
-	set(&b->line, true, "ok   kubernetes rbac %s: all %zu rules the daemon needs are allowed",
+	doctor_line_set(&b->line, true, "ok   kubernetes rbac %s: all %zu rules the daemon needs are allowed",
 	    where, b->n);
 }
 
@@ -150,13 +133,13 @@ static void target_line(struct target *t)
 	const config_policy_t *p = t->p;
 
 	if (!t->scale_ok)
-		set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s", p->namespace_,
+		doctor_line_set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s", p->namespace_,
 		    p->deployment, p->name, t->scale);
 	else if (!t->others_ok)
-		set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s", p->namespace_,
+		doctor_line_set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s", p->namespace_,
 		    p->deployment, p->name, t->others);
 	else
-		set(&t->line, true, "ok   deployment %s/%s (policy %s): %s; %s", p->namespace_,
+		doctor_line_set(&t->line, true, "ok   deployment %s/%s (policy %s): %s; %s", p->namespace_,
 		    p->deployment, p->name, t->scale, t->others);
 }
 
@@ -222,13 +205,13 @@ static void on_autoscalers(const k8s_result_t *r, const k8s_autoscalers_t *a, vo
 static void not_checked(doctor_kube_t *k, const char *why)
 {
 	for (size_t i = 0; i < k->n_rbac; i++)
-		set(&k->rbac[i].line, false, "FAIL kubernetes rbac %s%s: not checked: %s",
+		doctor_line_set(&k->rbac[i].line, false, "FAIL kubernetes rbac %s%s: not checked: %s",
 		    k->rbac[i].ns ? "in namespace " : "cluster-wide",
 		    k->rbac[i].ns ? k->rbac[i].ns : "", why);
 	for (size_t i = 0; i < k->c->n_policies; i++) {
 		const config_policy_t *p = &k->c->policies[i];
 
-		set(&k->targets[i].line, false, "FAIL deployment %s/%s (policy %s): not checked: %s",
+		doctor_line_set(&k->targets[i].line, false, "FAIL deployment %s/%s (policy %s): not checked: %s",
 		    p->namespace_, p->deployment, p->name, why);
 	}
 }
@@ -256,7 +239,7 @@ static void send_all(doctor_kube_t *k)
 
 		if (k8s_get_scale(k->client, t->p->namespace_, t->p->deployment, on_scale, t, NULL,
 				  err, sizeof(err)) < 0) {
-			set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s",
+			doctor_line_set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s",
 			    t->p->namespace_, t->p->deployment, t->p->name, err);
 			continue;
 		}
@@ -281,7 +264,7 @@ static void on_creds(const k8s_result_t *r, bool allowed, const char *reason, vo
 	(void)reason;
 	k->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
-		set(&k->creds, false, "FAIL kubernetes %s: %s; fix: %s", k->context, r->error,
+		doctor_line_set(&k->creds, false, "FAIL kubernetes %s: %s; fix: %s", k->context, r->error,
 		    k->oke && r->status == 401 ?
 			    "check kubernetes.oke.cluster_id (OKE tokens name their cluster) "
 			    "and the oci: credentials (doctor --checks oci)" :
@@ -289,7 +272,7 @@ static void on_creds(const k8s_result_t *r, bool allowed, const char *reason, vo
 		not_checked(k, "the credentials do not work (see above)");
 		return;
 	}
-	set(&k->creds, true, "ok   kubernetes %s: the API server accepts the credentials (%lld ms)",
+	doctor_line_set(&k->creds, true, "ok   kubernetes %s: the API server accepts the credentials (%lld ms)",
 	    k->context, (long long)r->elapsed_ms);
 	send_all(k);
 }
@@ -354,7 +337,7 @@ int doctor_kube_start(const config_t *c, http_client_t *http, oci_auth_t *oci,
 	*ret = k;
 
 	if (kube_cluster_from_config(&c->kubernetes, &cl, err, sizeof(err)) < 0) {
-		set(&k->creds, false, "FAIL kubernetes: %s", err);
+		doctor_line_set(&k->creds, false, "FAIL kubernetes: %s", err);
 		not_checked(k, "no Kubernetes configuration (see above)");
 		return 0;
 	}
@@ -371,7 +354,7 @@ int doctor_kube_start(const config_t *c, http_client_t *http, oci_auth_t *oci,
 			snprintf(err, sizeof(err), "out of memory");
 		if (rc < 0) {
 			k8s_cluster_free(cl);
-			set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
+			doctor_line_set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
 			not_checked(k, "no Kubernetes credentials (see above)");
 			return 0;
 		}
@@ -388,7 +371,7 @@ int doctor_kube_start(const config_t *c, http_client_t *http, oci_auth_t *oci,
 
 		k8s_cluster_free(cl);
 		if (rc < 0) {
-			set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
+			doctor_line_set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
 			not_checked(k, "no Kubernetes client (see above)");
 			return 0;
 		}
@@ -398,7 +381,7 @@ int doctor_kube_start(const config_t *c, http_client_t *http, oci_auth_t *oci,
 				       .subresource = "scale",
 				       .namespace_ = k8s_client_namespace(k->client) },
 		      on_creds, k, NULL, err, sizeof(err)) < 0) {
-		set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
+		doctor_line_set(&k->creds, false, "FAIL kubernetes %s: %s", k->context, err);
 		not_checked(k, "no Kubernetes client (see above)");
 		return 0;
 	}

@@ -8,18 +8,13 @@
 #include "autoscalerd/cloud.h"
 #include "autoscalerd/doctor.h"
 
-#define LINE 2048
 #define DOCTOR_OCI_TIMEOUT_MS 10000
 
-struct line {
-	bool set, ok;
-	char text[LINE];
-};
 
 struct pool_check {
 	doctor_oci_t *o;
 	const config_policy_t *p;
-	struct line line;
+	doctor_line_t line;
 };
 
 struct doctor_oci {
@@ -28,24 +23,12 @@ struct doctor_oci {
 	oci_auth_t *auth;
 	oci_ce_t *ce;
 	oci_auth_wait_t *wait;
-	struct line creds;
+	doctor_line_t creds;
 	struct pool_check *pools; /* one per policy with node autoscaling */
 	size_t n_pools;
 	size_t pending;
 };
 
-static void set(struct line *l, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set(struct line *l, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(l->text, sizeof(l->text), fmt, ap);
-	va_end(ap);
-	l->ok = ok;
-	l->set = true;
-}
 
 bool doctor_needs_oci(const config_t *c)
 {
@@ -87,7 +70,7 @@ static void on_pool(const oci_result_t *r, const oci_node_pool_t *pool, void *us
 
 	k->o->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
-		set(&k->line, false, "FAIL oci node pool %s (policy %s): %s; fix: %s",
+		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): %s; fix: %s",
 		    p->node_pool_id, p->name, r->error, fix_for(r));
 		return;
 	}
@@ -108,30 +91,30 @@ static void on_pool(const oci_result_t *r, const oci_node_pool_t *pool, void *us
 		snprintf(nodes + o, sizeof(nodes) - o, ")");
 
 	if (!pool->lifecycle_state || strcmp(pool->lifecycle_state, "ACTIVE")) {
-		set(&k->line, false, "FAIL oci node pool %s (policy %s): lifecycleState is %s, not "
+		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): lifecycleState is %s, not "
 				     "ACTIVE: the daemon will not resize it%s; fix: wait for the "
 				     "running update, or repair the pool in the console",
 		    p->node_pool_id, p->name,
 		    pool->lifecycle_state ? pool->lifecycle_state : "missing", nodes);
 	} else if (p->node_shape && pool->node_shape && strcmp(p->node_shape, pool->node_shape)) {
-		set(&k->line, false, "FAIL oci node pool %s (policy %s): its shape is %s but "
+		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): its shape is %s but "
 				     "recipe_node_shape is %s, so GPUs per node would be wrong; fix: "
 				     "set recipe_node_shape: %s, or point node_pool_id at a %s pool",
 		    p->node_pool_id, p->name, pool->node_shape, p->node_shape, pool->node_shape,
 		    p->node_shape);
 	} else if (pool->size < 0) {
-		set(&k->line, false, "FAIL oci node pool %s (policy %s): it has no "
+		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): it has no "
 				     "nodeConfigDetails.size (a pool sized per subnet or by a "
 				     "cluster autoscaler?); fix: give it a node count in the console",
 		    p->node_pool_id, p->name);
 	} else if (pool->size < e->min_nodes || pool->size > e->max_nodes) {
-		set(&k->line, false, "FAIL oci node pool %s (policy %s): its size %d is outside "
+		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): its size %d is outside "
 				     "[min_nodes %d, max_nodes %d]; fix: resize it, or widen the "
 				     "bounds (the daemon would resize it on its first tick)",
 		    p->node_pool_id, p->name, (int)pool->size, (int)e->min_nodes,
 		    (int)e->max_nodes);
 	} else {
-		set(&k->line, true, "ok   oci node pool %s (policy %s): ACTIVE, shape %s, size %d "
+		doctor_line_set(&k->line, true, "ok   oci node pool %s (policy %s): ACTIVE, shape %s, size %d "
 				    "within [%d, %d], %zu of %zu nodes ACTIVE%s (%lld ms)",
 		    p->node_pool_id, p->name, pool->node_shape ? pool->node_shape : "unknown",
 		    (int)pool->size, (int)e->min_nodes, (int)e->max_nodes, active, pool->n_nodes,
@@ -147,7 +130,7 @@ static void send_pools(doctor_oci_t *o)
 		struct pool_check *k = &o->pools[i];
 
 		if (!k->p->node_pool_id) {
-			set(&k->line, false, "FAIL oci node pool (policy %s): "
+			doctor_line_set(&k->line, false, "FAIL oci node pool (policy %s): "
 					     "recipe_node_autoscaling_params.node_pool_id is not "
 					     "set; fix: set it to the OCID of the pool (ocid1.nodepool."
 					     "...)",
@@ -156,7 +139,7 @@ static void send_pools(doctor_oci_t *o)
 		}
 		if (oci_ce_get_node_pool(o->ce, k->p->node_pool_id, on_pool, k, NULL, err,
 					 sizeof(err)) < 0) {
-			set(&k->line, false, "FAIL oci node pool %s (policy %s): %s",
+			doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): %s",
 			    k->p->node_pool_id, k->p->name, err);
 			continue;
 		}
@@ -167,7 +150,7 @@ static void send_pools(doctor_oci_t *o)
 static void not_checked(doctor_oci_t *o, const char *why)
 {
 	for (size_t i = 0; i < o->n_pools; i++)
-		set(&o->pools[i].line, false, "FAIL oci node pool %s (policy %s): not checked: %s",
+		doctor_line_set(&o->pools[i].line, false, "FAIL oci node pool %s (policy %s): not checked: %s",
 		    o->pools[i].p->node_pool_id ? o->pools[i].p->node_pool_id : "(none)",
 		    o->pools[i].p->name, why);
 }
@@ -198,12 +181,12 @@ static void on_ready(const char *error, void *userdata)
 	o->wait = NULL;
 	o->pending--;
 	if (error) {
-		set(&o->creds, false, "FAIL oci credentials %s: %s; fix: %s",
+		doctor_line_set(&o->creds, false, "FAIL oci credentials %s: %s; fix: %s",
 		    oci_auth_describe(o->auth), error, creds_fix(oci_auth_mode(o->auth)));
 		not_checked(o, "the credentials do not work (see above)");
 		return;
 	}
-	set(&o->creds, true, "ok   oci credentials %s: ready to sign%s%s",
+	doctor_line_set(&o->creds, true, "ok   oci credentials %s: ready to sign%s%s",
 	    oci_auth_describe(o->auth), oci_auth_region(o->auth) ? ", region " : "",
 	    oci_auth_region(o->auth) ? oci_auth_region(o->auth) : "");
 	{
@@ -217,7 +200,7 @@ static void on_ready(const char *error, void *userdata)
 		};
 
 		if (oci_ce_new(&co, &o->ce, err, sizeof(err)) < 0) {
-			set(&o->creds, false, "FAIL oci credentials %s: %s; fix: check oci.endpoint "
+			doctor_line_set(&o->creds, false, "FAIL oci credentials %s: %s; fix: check oci.endpoint "
 					      "and oci.ca_file",
 			    oci_auth_describe(o->auth), err);
 			not_checked(o, "no Container Engine client (see above)");
@@ -247,17 +230,17 @@ int doctor_oci_start(const config_t *c, http_client_t *http, oci_auth_t *auth,
 			o->pools[o->n_pools++] = (struct pool_check){ .o = o, .p = &c->policies[i] };
 	*ret = o;
 	if (!o->n_pools) {
-		set(&o->creds, true, "ok   oci: no policy resizes a node pool (none has "
+		doctor_line_set(&o->creds, true, "ok   oci: no policy resizes a node pool (none has "
 				     "recipe_node_autoscaling_params): nothing to check");
 		return 0;
 	}
 	if (!auth) {
-		set(&o->creds, false, "FAIL oci credentials: %s", auth_error ? auth_error : "none");
+		doctor_line_set(&o->creds, false, "FAIL oci credentials: %s", auth_error ? auth_error : "none");
 		not_checked(o, "no OCI credentials (see above)");
 		return 0;
 	}
 	if (oci_auth_ready(auth, false, on_ready, o, &o->wait, err, sizeof(err)) < 0) {
-		set(&o->creds, false, "FAIL oci credentials %s: %s", oci_auth_describe(auth), err);
+		doctor_line_set(&o->creds, false, "FAIL oci credentials %s: %s", oci_auth_describe(auth), err);
 		not_checked(o, "no OCI credentials (see above)");
 		return 0;
 	}

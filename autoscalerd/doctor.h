@@ -14,6 +14,17 @@
 #include "http/http.h"
 #include "oci/oci.h"
 
+/* One check's line, "ok   WHAT: detail" or "FAIL WHAT: ...; fix: ...", kept until the
+ * checks are printed in their fixed order. */
+#define DOCTOR_LINE 2048
+typedef struct doctor_line {
+	bool set, ok;
+	char text[DOCTOR_LINE];
+} doctor_line_t;
+
+void doctor_line_set(doctor_line_t *l, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 typedef struct doctor_kube doctor_kube_t;
 
 /* Starts the checks (the configuration's own failures become FAIL lines). oci: the OCI

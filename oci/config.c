@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "oci/oci.h"
+#include "oci/oci-private.h"
 
 #define MAX_LINE 16384     /* bytes of one line, end of line excluded */
 #define MAX_LISTED 400     /* bytes of the "(profiles: ...)" list */
@@ -503,10 +503,9 @@ int oci_profile_load(const char *path, const char *profile, oci_profile_t **ret,
 		     size_t errsz)
 {
 	const char *from = NULL, *env;
-	char *file = NULL, *buf = NULL;
-	size_t len = 0, cap = OCI_MAX_CONFIG_FILE + 1;
-	struct stat st;
-	int fd = -1, r;
+	char *file = NULL, *buf = NULL, label[HTTP_ERROR_MAX / 2];
+	size_t len = 0;
+	int r;
 
 	if (!path) {
 		if ((env = getenv("OCI_CLI_CONFIG_FILE")) && *env)
@@ -525,61 +524,18 @@ int oci_profile_load(const char *path, const char *profile, oci_profile_t **ret,
 			http_errf(err, errsz, "%s: out of memory", path);
 		return r;
 	}
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		http_errf(err, errsz, "%s%s: cannot read the OCI config file: %s", file,
-			  from ? from : "", strerror(-r));
+	snprintf(label, sizeof(label), "%s%s", file, from ? from : "");
+	r = oci_read_file(file, label, "the OCI config file", OCI_MAX_CONFIG_FILE, &buf, &len,
+			  NULL, err, errsz);
+	if (r < 0)
 		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		http_errf(err, errsz, "%s%s: is a directory, not an OCI config file", file,
-			  from ? from : "");
-		r = -EINVAL;
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OCI_MAX_CONFIG_FILE) {
-		http_errf(err, errsz, "%s: larger than the %u bytes a config file may have", file,
-			  OCI_MAX_CONFIG_FILE);
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc(cap);
-	if (!buf) {
-		http_errf(err, errsz, "%s: out of memory", file);
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			http_errf(err, errsz, "%s: cannot read the OCI config file: %s", file,
-				  strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == cap) {
-			http_errf(err, errsz, "%s: larger than the %u bytes a config file may have",
-				  file, OCI_MAX_CONFIG_FILE);
-			r = -EFBIG;
-			goto out;
-		}
-	}
 	r = parse(buf, len, file, which_profile(profile), ret, err, errsz);
 out:
 	if (buf) {
 		/* the file may hold a pass phrase */
-		memset(buf, 0, len);
+		explicit_bzero(buf, len);
 		free(buf);
 	}
-	if (fd >= 0)
-		close(fd);
 	free(file);
 	return r;
 }

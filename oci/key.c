@@ -26,7 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "oci/oci.h"
+#include "oci/oci-private.h"
 
 #define MIN_BITS 1024
 #define MAX_BITS 16384
@@ -174,74 +174,20 @@ int oci_key_load_file(const char *path, const char *passphrase, oci_key_t **ret,
 		      size_t errsz)
 {
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct stat st;
-	int fd = -1, r;
+	size_t len = 0;
+	int r;
 
 	if (!path || !*path) {
 		http_errf(err, errsz, "key file: no path");
 		return -EINVAL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		http_errf(err, errsz, "%s: cannot open the key file: %s", path, strerror(-r));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		http_errf(err, errsz, "%s: %s", path, strerror(-r));
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		http_errf(err, errsz, "%s: is a directory, not a key file", path);
-		r = -EISDIR;
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OCI_MAX_KEY_FILE) {
-		http_errf(err, errsz, "%s: larger than the %u bytes a PEM key may have", path,
-			  OCI_MAX_KEY_FILE);
-		r = -EFBIG;
-		goto out;
-	}
-	/* One byte more than the ceiling tells "too large" from "exactly the ceiling"; the
-	 * size from fstat is only a hint (the file may change, or be a pipe). */
-	cap = OCI_MAX_KEY_FILE + 1;
-	buf = malloc(cap);
-	if (!buf) {
-		http_errf(err, errsz, "%s: out of memory", path);
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			http_errf(err, errsz, "%s: cannot read the key file: %s", path,
-				  strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == cap) {
-			http_errf(err, errsz, "%s: larger than the %u bytes a PEM key may have",
-				  path, OCI_MAX_KEY_FILE);
-			r = -EFBIG;
-			goto out;
-		}
-	}
+	r = oci_read_file(path, NULL, "the key file", OCI_MAX_KEY_FILE, &buf, &len, NULL, err,
+			  errsz);
+	if (r < 0)
+		return r;
 	r = load_pem(buf, len, passphrase, path, ret, err, errsz);
-out:
-	if (buf) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
 	return r;
 }
 

@@ -111,6 +111,15 @@ char *oci_b64_encode(const void *in, size_t len, bool url);
 /* exp and iat of a JWT ("header.payload.signature"); 0 for a claim that is absent. -EINVAL
  * when the token is not a JWT with a JSON payload. */
 int oci_jwt_times(const char *jwt, time_t *ret_exp, time_t *ret_iat);
+/* Reads a whole file of at most max bytes into a NUL-terminated malloc'd buffer (*ret,
+ * *ret_len; st, optional, gets its fstat). Directories, FIFOs and sockets are refused (a
+ * FIFO would block). Messages name label (NULL: path) and what ("the key file", ...):
+ * "LABEL: cannot read WHAT: reason", "LABEL: larger than the N bytes WHAT may have". The
+ * caller wipes the buffer before freeing it (keys, pass phrases and tokens pass through
+ * here); on failure it is wiped here. -errno, -EISDIR, -EINVAL, -EFBIG, -ENOMEM. */
+struct stat;
+int oci_read_file(const char *path, const char *label, const char *what, size_t max,
+		  char **ret, size_t *ret_len, struct stat *ret_st, char *err, size_t errsz);
 /* Reads a token file: at most OCI_MAX_TOKEN bytes, trailing whitespace stripped, not empty,
  * no control characters. *ret malloc'd; id (optional) gets the file's identity. err names
  * what (what: "security_token_file", "service-account token", ...). */

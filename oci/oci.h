@@ -74,7 +74,7 @@ typedef struct oci_profile {
 /* Reads the profile `profile` of the file `path`.
  * path NULL: $OCI_CLI_CONFIG_FILE, then $OCI_CONFIG_FILE, then ~/.oci/config.
  * profile NULL: $OCI_CLI_PROFILE, then "DEFAULT".
- * Errors (-ENOENT, -EACCES, -EFBIG over OCI_MAX_CONFIG_FILE, -EINVAL, -ENOMEM), e.g.
+ * Errors (-ENOENT, -EACCES, -EISDIR, -EFBIG over OCI_MAX_CONFIG_FILE, -EINVAL, -ENOMEM), e.g.
  *   "/root/.oci/config: no profile [prod] (profiles: DEFAULT, dev)"
  *   "/root/.oci/config:7: profile [prod]: line is neither [section] nor key=value" */
 int oci_profile_load(const char *path, const char *profile, oci_profile_t **ret, char *err,

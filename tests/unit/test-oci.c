@@ -1178,7 +1178,7 @@ START_TEST(test_profile_files)
 	snprintf(want, sizeof(want), "%s: cannot read the OCI config file: No such file or "
 		 "directory", at("nope"));
 	ck_assert_str_eq(err, want);
-	ck_assert_int_eq(oci_profile_load(tmp, NULL, &p, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(oci_profile_load(tmp, NULL, &p, err, sizeof(err)), -EISDIR);
 	ck_assert_ptr_nonnull(strstr(err, "is a directory"));
 	ck_assert_int_eq(oci_profile_load(at("a.cfg"), "prod", &p, err, sizeof(err)), -EINVAL);
 	snprintf(want, sizeof(want), "%s: no profile [prod] (profiles: DEFAULT)", at("a.cfg"));
