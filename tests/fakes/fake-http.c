@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "tests/fakes/fake-http.h"
+#include "tests/fakes/mhd-conn.h"
 
 #define MAX_UPLOAD (1 << 20)
 
@@ -34,11 +35,8 @@ struct fake_http {
 };
 
 struct req {
-	char *body;
-	size_t len;
-	bool started; /* the handler has seen the request's head */
-	bool active;  /* counted in cur */
-	char *raw_target; /* as received, from the URI log callback */
+	struct fake_conn conn; /* first: the URI log callback makes the whole struct */
+	bool active;           /* counted in cur */
 };
 
 static void leave(fake_http_t *f, struct req *q)
@@ -156,17 +154,17 @@ static void record_canned(fake_http_t *f, struct MHD_Connection *c, const char *
 	memset(s, 0, sizeof(*s));
 	s->count = count;
 	copy_field(s->method, sizeof(s->method), method, &s->truncated);
-	copy_field(s->target, sizeof(s->target), q->raw_target ? q->raw_target : url,
+	copy_field(s->target, sizeof(s->target), q->conn.raw_target ? q->conn.raw_target : url,
 		   &s->truncated);
 	copy_field(s->content_type, sizeof(s->content_type), ct ? ct : "", &s->truncated);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &w);
-	s->body_len = q->len;
-	if (q->len) {
-		size_t n = q->len < sizeof(s->body) ? q->len : sizeof(s->body) - 1;
+	s->body_len = q->conn.len;
+	if (q->conn.len) {
+		size_t n = q->conn.len < sizeof(s->body) ? q->conn.len : sizeof(s->body) - 1;
 
-		memcpy(s->body, q->body, n);
+		memcpy(s->body, q->conn.body, n);
 		s->body[n] = '\0';
-		if (n < q->len)
+		if (n < q->conn.len)
 			s->truncated = true;
 	}
 }
@@ -232,11 +230,12 @@ static enum MHD_Result respond(fake_http_t *f, struct MHD_Connection *c, const c
 		const char *hv = hn ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, hn) : NULL;
 		struct MHD_Response *res;
 		enum MHD_Result r;
-		char *out = malloc(q->len + 64);
+		char *out = malloc(q->conn.len + 64);
 
 		if (!out)
 			return MHD_NO;
-		snprintf(out, q->len + 64, "%s %.*s", method, (int)q->len, q->body ? q->body : "");
+		snprintf(out, q->conn.len + 64, "%s %.*s", method, (int)q->conn.len,
+			 q->conn.body ? q->conn.body : "");
 		res = MHD_create_response_from_buffer(strlen(out), out, MHD_RESPMEM_MUST_COPY);
 		free(out);
 		if (!res)
@@ -333,14 +332,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	int cur, max;
 
 	(void)version;
-	if (!q || !q->started) {
-		if (!q) {
-			q = calloc(1, sizeof(*q));
-			if (!q)
-				return MHD_NO;
-			*con_cls = q;
-		}
-		q->started = true;
+	switch (fake_conn_feed(*con_cls, upload, upload_size, MAX_UPLOAD)) {
+	case FAKE_CONN_FAIL:
+		return MHD_NO;
+	case FAKE_CONN_HEAD:
 		q->active = true;
 		atomic_fetch_add(&f->requests, 1);
 		cur = atomic_fetch_add(&f->cur, 1) + 1;
@@ -351,21 +346,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		snprintf(f->last_target, sizeof(f->last_target), "%s", url);
 		pthread_mutex_unlock(&f->lock);
 		return MHD_YES;
-	}
-	if (*upload_size) {
-		size_t n = *upload_size;
-
-		if (q->len + n > MAX_UPLOAD)
-			return MHD_NO;
-		char *b = realloc(q->body, q->len + n + 1);
-		if (!b)
-			return MHD_NO;
-		q->body = b;
-		memcpy(q->body + q->len, upload, n);
-		q->len += n;
-		q->body[q->len] = '\0';
-		*upload_size = 0;
-		return MHD_YES;
+	case FAKE_CONN_MORE:
+		return q->conn.too_big ? MHD_NO : MHD_YES; /* a body too large is refused */
+	case FAKE_CONN_SERVE:
+		break;
 	}
 	r = respond(f, c, url, method, q);
 	/* The response leaves after we return: a client that saw it never finds us still
@@ -385,9 +369,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!q)
 		return;
 	leave(f, q);
-	free(q->body);
-	free(q->raw_target);
-	free(q);
+	fake_conn_free(&q->conn);
 	*con_cls = NULL;
 }
 
@@ -395,13 +377,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
  * canned responder records it as received. */
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	struct req *q = calloc(1, sizeof(*q));
-
 	(void)cls;
 	(void)c;
-	if (q)
-		q->raw_target = strdup(uri); /* NULL: the decoded path is recorded instead */
-	return q;
+	return fake_conn_new(sizeof(struct req), uri);
 }
 
 int fake_http_start(bool fast, fake_http_t **ret)

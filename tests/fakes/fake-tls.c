@@ -21,6 +21,8 @@
 
 #include "tests/fakes/fake-tls.h"
 
+#define SAN "IP:127.0.0.1,DNS:localhost" /* subjectAltName of the CA and server certificates */
+
 static char *bio_string(BIO *b)
 {
 	char *data, *s;
@@ -54,7 +56,7 @@ static X509 *read_cert(const char *pem)
 	return x;
 }
 
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+int fake_tls_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
 	int ok = ext && X509_add_ext(x, ext, -1);
@@ -97,14 +99,14 @@ static int make_cert(const char *cn, const char *ca_cert, const char *ca_key, bo
 	X509V3_set_ctx_nodb(&ctx);
 	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
 	if (!issuer) {
-		if (add_ext(x, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") < 0 ||
-		    add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") < 0)
+		if (fake_tls_add_ext(x, &ctx, NID_subject_alt_name, SAN) < 0 ||
+		    fake_tls_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") < 0)
 			goto out;
-	} else if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-		   add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
-		   add_ext(x, &ctx, NID_ext_key_usage, client ? "clientAuth" : "serverAuth") < 0 ||
-		   (!client &&
-		    add_ext(x, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") < 0)) {
+	} else if (fake_tls_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+		   fake_tls_add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
+		   fake_tls_add_ext(x, &ctx, NID_ext_key_usage,
+				    client ? "clientAuth" : "serverAuth") < 0 ||
+		   (!client && fake_tls_add_ext(x, &ctx, NID_subject_alt_name, SAN) < 0)) {
 		goto out;
 	}
 	if (!X509_sign(x, ikey ? ikey : pkey, EVP_sha256()) || !PEM_write_bio_X509(cb, x) ||

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <openssl/x509v3.h>
+
 /* A self-signed EC P-256 certificate for CN, with subjectAltName IP:127.0.0.1 and
  * DNS:localhost, and its key (PKCS#8), as malloc'd PEM strings. 0 or -ENOMEM/-EIO. */
 int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key);
@@ -17,6 +19,10 @@ int fake_tls_make_cert(const char *cn, char **ret_cert, char **ret_key);
  * -EINVAL without a CA. */
 int fake_tls_make_signed_cert(const char *ca_cert, const char *ca_key, const char *cn,
 			      bool client, char **ret_cert, char **ret_key);
+
+/* Adds extension nid = value (OpenSSL's config syntax, "critical,CA:TRUE") to x: 0 or
+ * -EIO. */
+int fake_tls_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value);
 
 typedef struct fake_tls fake_tls_t;
 

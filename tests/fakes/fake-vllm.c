@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "tests/fakes/fake-vllm.h"
+#include "tests/fakes/test-util.h"
 
 /* vLLM's bounds for vllm:e2e_request_latency_seconds (the last one is +Inf). */
 static const double bounds[] = { 0.3,   0.5,   0.8,   1.0,   1.5,   2.0,    2.5,    5.0,
@@ -42,14 +43,6 @@ struct fake_vllm {
 	size_t n;
 	struct pod pods[];
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Brings p's counters up to now at the rates set since p->t. Called with p->lock held. */
 static void advance(struct pod *p, double now)
@@ -150,7 +143,7 @@ size_t fake_vllm_render(fake_vllm_t *f, size_t pod, char *buf, size_t size)
 
 	assert(pod < f->n);
 	pthread_mutex_lock(&p->lock);
-	advance(p, now_s());
+	advance(p, test_now_s());
 	memcpy(bucket, p->bucket, sizeof(bucket));
 	sum = p->sum;
 	/* Little's law: arrivals per second times the mean time in the system. */
@@ -226,7 +219,7 @@ int fake_vllm_start(size_t n_pods, fake_vllm_t **ret)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
 	fake_vllm_t *f;
-	double now = now_s();
+	double now = test_now_s();
 	int r = 0;
 
 	if (n_pods == 0 || n_pods > FAKE_VLLM_MAX_PODS)
@@ -292,7 +285,7 @@ void fake_vllm_set(fake_vllm_t *f, size_t pod, double rps, double slow_fraction,
 	assert(slow_fraction >= 0 && slow_fraction <= 1);
 	assert(isfinite(slo) && slo > 0);
 	pthread_mutex_lock(&p->lock);
-	advance(p, now_s()); /* the old rates up to now, the new ones from now on */
+	advance(p, test_now_s()); /* the old rates up to now, the new ones from now on */
 	p->rps = rps;
 	p->slow = slow_fraction;
 	p->slo = slo;

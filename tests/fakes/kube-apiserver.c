@@ -45,6 +45,8 @@
 
 #include "tests/fakes/fake-tls.h"
 #include "tests/fakes/kube-apiserver.h"
+#include "tests/fakes/mhd-conn.h"
+#include "tests/fakes/test-util.h"
 
 #define MAX_BODY (3u << 20) /* the API server's request body limit, 3 MiB */
 #define MAX_OUT (64u << 20) /* ceiling on any response or watch buffer */
@@ -127,20 +129,6 @@ static void sb_free(struct sbuf *b)
 	*b = (struct sbuf){ 0 };
 }
 
-/* Copies src (NULL: "") into dst[size], cut to fit. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = src ? strlen(src) : 0;
-
-	if (!size)
-		return;
-	if (n >= size)
-		n = size - 1;
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
@@ -149,14 +137,6 @@ static const char *or_empty(const char *s)
 static bool streq(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static long long mono_ns(void)
@@ -204,7 +184,7 @@ void kube_fake_fingerprint(const char *token, char buf[static 24])
 	unsigned int n = 0;
 
 	if (!EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL) || n < 8) {
-		copy_str(buf, 24, "sha256:?");
+		test_copy_str(buf, 24, "sha256:?");
 		return;
 	}
 	snprintf(buf, 24, "sha256:%02x%02x%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2], md[3],
@@ -461,7 +441,7 @@ static bool qualified_name(const char *v, char *msg, size_t size)
 	if (!qname_chars(name, strlen(name)))
 		sb_printf(&b, "%sname part " QNAME_MSG, b.len ? "; " : "");
 	ok = b.len == 0;
-	copy_str(msg, size, b.s);
+	test_copy_str(msg, size, b.s);
 	sb_free(&b);
 	return ok;
 }
@@ -533,11 +513,11 @@ static void qualified_resource(char *buf, size_t size, const char *resource, con
 {
 	size_t n;
 
-	copy_str(buf, size, resource);
+	test_copy_str(buf, size, resource);
 	n = strlen(buf);
 	if (group[0] && n + 1 < size) {
 		buf[n] = '.';
-		copy_str(buf + n + 1, size - n - 1, group);
+		test_copy_str(buf + n + 1, size - n - 1, group);
 	}
 }
 
@@ -1809,10 +1789,10 @@ static void field_value(const cJSON *obj, const char *path, char *buf, size_t si
 		p += n + (dot ? 1 : 0);
 	}
 	if (cJSON_IsString(j))
-		copy_str(buf, size, j->valuestring);
+		test_copy_str(buf, size, j->valuestring);
 	else if (cJSON_IsBool(j) || strcmp(path, "spec.unschedulable") == 0 ||
 		 strcmp(path, "spec.hostNetwork") == 0)
-		copy_str(buf, size, cJSON_IsTrue(j) ? "true" : "false");
+		test_copy_str(buf, size, cJSON_IsTrue(j) ? "true" : "false");
 }
 
 static bool fsel_match(const struct fsel *s, const cJSON *obj)
@@ -2204,7 +2184,7 @@ static int watch_next(struct watch *w)
 			if (w->out.len || w->out.oom)
 				return 0;
 		}
-		now = mono_ms();
+		now = test_mono_ms();
 		if (w->bookmarks &&
 		    (w->bm_gen != f->bm_gen || (f->bookmark_ms > 0 && now >= w->next_bm))) {
 			cJSON *bm = cJSON_CreateObject();
@@ -2336,7 +2316,7 @@ static cJSON *jp_parent(cJSON *doc, const char *path, char *last, size_t size)
 		}
 		tok[o] = '\0';
 		if (!end) {
-			copy_str(last, size, tok);
+			test_copy_str(last, size, tok);
 			return cur;
 		}
 		if (cJSON_IsObject(cur)) {
@@ -2700,13 +2680,6 @@ static void validate(int res, const cJSON *j, struct ferrs *e)
 
 /* ---- requests --------------------------------------------------------------------------*/
 
-struct conn {
-	char *raw_target; /* as received, from the URI log callback */
-	char *body;
-	size_t len;
-	bool too_big, started;
-};
-
 /* request.RequestInfo, as RequestInfoFactory derives it. */
 struct reqinfo {
 	bool resource_req, extra; /* extra: path segments after the subresource */
@@ -2738,7 +2711,7 @@ static void request_info(struct MHD_Connection *c, const char *url, const char *
 
 	memset(ri, 0, sizeof(*ri));
 	ri->path = url;
-	copy_str(path, sizeof(path), url);
+	test_copy_str(path, sizeof(path), url);
 	for (char *p = strtok_r(path, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
 		if (n == sizeof(parts) / sizeof(parts[0])) {
 			ri->extra = true;
@@ -2747,11 +2720,11 @@ static void request_info(struct MHD_Connection *c, const char *url, const char *
 		parts[n++] = p;
 	}
 	if (n >= 4 && strcmp(parts[0], "apis") == 0) {
-		copy_str(ri->group, sizeof(ri->group), parts[1]);
-		copy_str(ri->version, sizeof(ri->version), parts[2]);
+		test_copy_str(ri->group, sizeof(ri->group), parts[1]);
+		test_copy_str(ri->version, sizeof(ri->version), parts[2]);
 		i = 3;
 	} else if (n >= 3 && strcmp(parts[0], "api") == 0) {
-		copy_str(ri->version, sizeof(ri->version), parts[1]);
+		test_copy_str(ri->version, sizeof(ri->version), parts[1]);
 		i = 2;
 	}
 	if (!i) {
@@ -2762,39 +2735,40 @@ static void request_info(struct MHD_Connection *c, const char *url, const char *
 	}
 	ri->resource_req = true;
 	if (strcmp(parts[i], "namespaces") == 0 && n > i + 1) {
-		copy_str(ri->ns, sizeof(ri->ns), parts[i + 1]);
+		test_copy_str(ri->ns, sizeof(ri->ns), parts[i + 1]);
 		if (n > i + 2 && strcmp(parts[i + 2], "status") != 0 &&
 		    strcmp(parts[i + 2], "finalize") != 0)
 			i += 2;
 	}
-	copy_str(ri->resource, sizeof(ri->resource), parts[i]);
+	test_copy_str(ri->resource, sizeof(ri->resource), parts[i]);
 	if (n > i + 1)
-		copy_str(ri->name, sizeof(ri->name), parts[i + 1]);
+		test_copy_str(ri->name, sizeof(ri->name), parts[i + 1]);
 	if (n > i + 2)
-		copy_str(ri->sub, sizeof(ri->sub), parts[i + 2]);
+		test_copy_str(ri->sub, sizeof(ri->sub), parts[i + 2]);
 	if (n > i + 3)
 		ri->extra = true;
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
-		copy_str(ri->verb, sizeof(ri->verb), "get");
+		test_copy_str(ri->verb, sizeof(ri->verb), "get");
 		if (!ri->name[0]) {
 			w = arg(c, "watch");
-			copy_str(ri->verb, sizeof(ri->verb),
+			test_copy_str(ri->verb, sizeof(ri->verb),
 				 w && strcasecmp(w, "false") != 0 && strcmp(w, "0") != 0 ? "watch"
 											 : "list");
 			/* a list or watch of one name is authorized for that name */
 			fs = arg(c, "fieldSelector");
 			if (fs && strncmp(fs, "metadata.name=", 14) == 0 && !strchr(fs, ',') &&
 			    fs[14] && fs[14] != '=')
-				copy_str(ri->name, sizeof(ri->name), fs + 14);
+				test_copy_str(ri->name, sizeof(ri->name), fs + 14);
 		}
 	} else if (strcmp(method, "POST") == 0) {
-		copy_str(ri->verb, sizeof(ri->verb), "create");
+		test_copy_str(ri->verb, sizeof(ri->verb), "create");
 	} else if (strcmp(method, "PUT") == 0) {
-		copy_str(ri->verb, sizeof(ri->verb), "update");
+		test_copy_str(ri->verb, sizeof(ri->verb), "update");
 	} else if (strcmp(method, "PATCH") == 0) {
-		copy_str(ri->verb, sizeof(ri->verb), "patch");
+		test_copy_str(ri->verb, sizeof(ri->verb), "patch");
 	} else if (strcmp(method, "DELETE") == 0) {
-		copy_str(ri->verb, sizeof(ri->verb), ri->name[0] ? "delete" : "deletecollection");
+		test_copy_str(ri->verb, sizeof(ri->verb),
+			      ri->name[0] ? "delete" : "deletecollection");
 	}
 }
 
@@ -3056,9 +3030,10 @@ static void do_watch(struct ctx *x, int res)
 	w->res = res;
 	w->ns = x->ri->ns[0] ? strdup(x->ri->ns) : NULL;
 	w->bookmarks = parse_bool(arg(x->c, "allowWatchBookmarks"));
-	w->deadline = mono_ms() + (timeout ? timeout * 1000 : DEFAULT_WATCH_TIMEOUT_S * 1000LL);
+	w->deadline =
+		test_mono_ms() + (timeout ? timeout * 1000 : DEFAULT_WATCH_TIMEOUT_S * 1000LL);
 	pthread_mutex_lock(&f->lock);
-	w->next_bm = mono_ms() + f->bookmark_ms;
+	w->next_bm = test_mono_ms() + f->bookmark_ms;
 	w->bm_gen = f->bm_gen;
 	w->drop_gen = f->drop_gen;
 	if (initial) {
@@ -3826,9 +3801,9 @@ static bool authenticate(kube_fake_t *f, struct MHD_Connection *c, struct kube_f
 	bool ok = false;
 
 	if (f->tls && cert_user(c, user, sizeof(user))) {
-		copy_str(rec->auth, sizeof(rec->auth), "cert");
-		copy_str(rec->credential, sizeof(rec->credential), user);
-		copy_str(rec->user, sizeof(rec->user), user);
+		test_copy_str(rec->auth, sizeof(rec->auth), "cert");
+		test_copy_str(rec->credential, sizeof(rec->credential), user);
+		test_copy_str(rec->user, sizeof(rec->user), user);
 		return true;
 	}
 	if (!h)
@@ -3847,7 +3822,7 @@ static bool authenticate(kube_fake_t *f, struct MHD_Connection *c, struct kube_f
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->ntokens && !ok; i++) {
 		if (strcmp(f->tokens[i].token, token) == 0) {
-			copy_str(rec->user, sizeof(rec->user), f->tokens[i].user);
+			test_copy_str(rec->user, sizeof(rec->user), f->tokens[i].user);
 			ok = true;
 		}
 	}
@@ -3856,7 +3831,7 @@ static bool authenticate(kube_fake_t *f, struct MHD_Connection *c, struct kube_f
 	pthread_mutex_unlock(&f->lock);
 	/* outside the lock: the authenticator may take its own */
 	if (!ok && fn && fn(token, user, sizeof(user), ud)) {
-		copy_str(rec->user, sizeof(rec->user), user);
+		test_copy_str(rec->user, sizeof(rec->user), user);
 		ok = true;
 	}
 	explicit_bzero(token, sizeof(token));
@@ -3906,7 +3881,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct reply *r)
 }
 
 static enum MHD_Result serve(kube_fake_t *f, struct MHD_Connection *c, const char *url,
-			     const char *method, struct conn *q)
+			     const char *method, struct fake_conn *q)
 {
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	struct kube_fake_call *rec = calloc(1, sizeof(*rec));
@@ -3917,9 +3892,9 @@ static enum MHD_Result serve(kube_fake_t *f, struct MHD_Connection *c, const cha
 
 	if (!rec)
 		return MHD_NO;
-	copy_str(rec->method, sizeof(rec->method), method);
-	copy_str(rec->target, sizeof(rec->target), q->raw_target ? q->raw_target : url);
-	copy_str(rec->content_type, sizeof(rec->content_type), ct);
+	test_copy_str(rec->method, sizeof(rec->method), method);
+	test_copy_str(rec->target, sizeof(rec->target), q->raw_target ? q->raw_target : url);
+	test_copy_str(rec->content_type, sizeof(rec->content_type), ct);
 	rec->body_len = q->len;
 	if (q->len)
 		snprintf(rec->body, sizeof(rec->body), "%.*s",
@@ -3959,65 +3934,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			       size_t *upload_size, void **con_cls)
 {
 	kube_fake_t *f = cls;
-	struct conn *q = *con_cls;
+	struct fake_conn *q = *con_cls;
+	enum fake_conn_step step = fake_conn_feed(q, upload, upload_size, MAX_BODY);
 
 	(void)version;
-	if (!q) {
-		q = calloc(1, sizeof(*q));
-		if (!q)
-			return MHD_NO;
-		*con_cls = q;
-	}
-	if (!q->started) {
-		q->started = true;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		size_t n = *upload_size;
-		char *b;
-
-		*upload_size = 0;
-		if (q->too_big || q->len + n > MAX_BODY) {
-			q->too_big = true;
-			return MHD_YES;
-		}
-		b = realloc(q->body, q->len + n + 1);
-		if (!b)
-			return MHD_NO;
-		q->body = b;
-		memcpy(q->body + q->len, upload, n);
-		q->len += n;
-		q->body[q->len] = '\0';
-		return MHD_YES;
-	}
+	if (step != FAKE_CONN_SERVE)
+		return step == FAKE_CONN_FAIL ? MHD_NO : MHD_YES;
 	return serve(f, c, url, method, q);
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
-{
-	struct conn *q = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (!q)
-		return;
-	free(q->body);
-	free(q->raw_target);
-	free(q);
-	*con_cls = NULL;
-}
-
-static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
-{
-	struct conn *q = calloc(1, sizeof(*q));
-
-	(void)cls;
-	(void)c;
-	if (q)
-		q->raw_target = strdup(uri);
-	return q;
 }
 
 /* ---- start and stop --------------------------------------------------------------------*/
@@ -4104,7 +4027,7 @@ int kube_fake_start(const kube_fake_opts_t *o, kube_fake_t **ret)
 	}
 	src = getenv("AUTOSCALERD_SRCDIR");
 	if (o->rbac_path)
-		copy_str(path, sizeof(path), o->rbac_path);
+		test_copy_str(path, sizeof(path), o->rbac_path);
 	else
 		snprintf(path, sizeof(path), "%s%sdeploy/rbac.yaml", src ? src : "",
 			 src ? "/" : "");
@@ -4122,14 +4045,15 @@ int kube_fake_start(const kube_fake_opts_t *o, kube_fake_t **ret)
 	if (f->tls)
 		f->d = MHD_start_daemon(
 			flags, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, &sin,
-			MHD_OPTION_NOTIFY_COMPLETED, completed, f, MHD_OPTION_URI_LOG_CALLBACK,
-			uri_log, f, MHD_OPTION_HTTPS_MEM_KEY, f->srv_key, MHD_OPTION_HTTPS_MEM_CERT,
+			MHD_OPTION_NOTIFY_COMPLETED, fake_conn_completed, f,
+			MHD_OPTION_URI_LOG_CALLBACK, fake_conn_uri_log, f,
+			MHD_OPTION_HTTPS_MEM_KEY, f->srv_key, MHD_OPTION_HTTPS_MEM_CERT,
 			f->srv_cert, MHD_OPTION_HTTPS_MEM_TRUST, f->ca_cert,
 			MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
 	else
 		f->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR,
-					&sin, MHD_OPTION_NOTIFY_COMPLETED, completed, f,
-					MHD_OPTION_URI_LOG_CALLBACK, uri_log, f,
+					&sin, MHD_OPTION_NOTIFY_COMPLETED, fake_conn_completed, f,
+					MHD_OPTION_URI_LOG_CALLBACK, fake_conn_uri_log, f,
 					MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
 	if (!f->d) {
 		r = -EADDRNOTAVAIL;
@@ -4616,13 +4540,13 @@ int kube_fake_watch_count(kube_fake_t *f)
 
 bool kube_fake_wait_watches(kube_fake_t *f, int n, long timeout_ms)
 {
-	long long until = mono_ms() + timeout_ms;
+	long long until = test_mono_ms() + timeout_ms;
 	struct timespec ts;
 	bool ok;
 
 	deadline_ts(&ts, until);
 	pthread_mutex_lock(&f->lock);
-	while (f->watches != n && !f->stopping && mono_ms() < until)
+	while (f->watches != n && !f->stopping && test_mono_ms() < until)
 		pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 	ok = f->watches == n;
 	pthread_mutex_unlock(&f->lock);

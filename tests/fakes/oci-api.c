@@ -79,7 +79,9 @@
 #include <openssl/x509v3.h>
 
 #include "tests/fakes/fake-tls.h"
+#include "tests/fakes/mhd-conn.h"
 #include "tests/fakes/oci-api.h"
+#include "tests/fakes/test-util.h"
 
 #define MAX_BODY (1u << 20)        /* request bodies; more is 413 */
 #define MAX_AUTH (96u << 10)       /* an Authorization header or a cluster token */
@@ -105,34 +107,12 @@
 
 /* ---- small helpers ---------------------------------------------------------------------*/
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static long long wall_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Copies src (NULL: "") into dst[size], cut to fit. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = src ? strlen(src) : 0;
-
-	if (!size)
-		return;
-	if (n >= size)
-		n = size - 1;
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -818,7 +798,7 @@ static char *signing_string(const struct sigcheck *sc, char *const *names, size_
 	size_t cap = 1, len = 0;
 	char *s, method[16];
 
-	copy_str(method, sizeof(method), sc->method);
+	test_copy_str(method, sizeof(method), sc->method);
 	for (char *m = method; *m; m++)
 		*m = (char)tolower((unsigned char)*m);
 	for (size_t i = 0; i < n; i++) {
@@ -1070,7 +1050,7 @@ __attribute__((format(printf, 4, 5))) static void fail(struct reply *r, int stat
 static void unauthorized(fake_oci_t *f, struct reply *r, const char *why)
 {
 	pthread_mutex_lock(&f->lock);
-	copy_str(f->last_auth_error, sizeof(f->last_auth_error), why);
+	test_copy_str(f->last_auth_error, sizeof(f->last_auth_error), why);
 	pthread_mutex_unlock(&f->lock);
 	fail(r, 401, "NotAuthenticated", "%s", MSG_NOT_AUTHENTICATED);
 }
@@ -1397,13 +1377,6 @@ static cJSON *work_json(const struct work *w, long long now)
 
 /* ---- the HTTPS server ------------------------------------------------------------------*/
 
-struct conn {
-	char *raw_target; /* as received, from the URI log callback */
-	char *body;
-	size_t len;
-	bool too_big, started;
-};
-
 struct ctx {
 	fake_oci_t *f;
 	struct MHD_Connection *c;
@@ -1472,7 +1445,7 @@ static cJSON *parse_body(const struct ctx *x)
 static void get_pool(struct ctx *x, const char *id)
 {
 	fake_oci_t *f = x->f;
-	long long now = mono_ms();
+	long long now = test_mono_ms();
 	struct pool *p;
 	cJSON *j;
 
@@ -1485,7 +1458,7 @@ static void get_pool(struct ctx *x, const char *id)
 	}
 	settle(f, p, now);
 	j = pool_json(f, p, now);
-	copy_str(x->r->etag, sizeof(x->r->etag), p->etag);
+	test_copy_str(x->r->etag, sizeof(x->r->etag), p->etag);
 	pthread_mutex_unlock(&f->lock);
 	reply_json(x->r, 200, j);
 }
@@ -1523,7 +1496,7 @@ static bool accept_change(struct ctx *x, struct pool *p, long long now)
 		fail(x->r, 500, "InternalServerError", "out of memory");
 		return false;
 	}
-	copy_str(x->r->work_id, sizeof(x->r->work_id), w->id);
+	test_copy_str(x->r->work_id, sizeof(x->r->work_id), w->id);
 	reply_set(x->r, 202, NULL, NULL);
 	return true;
 }
@@ -1532,7 +1505,7 @@ static void put_pool(struct ctx *x, const char *id)
 {
 	fake_oci_t *f = x->f;
 	cJSON *j = parse_body(x), *ncd, *sz;
-	long long now = mono_ms();
+	long long now = test_mono_ms();
 	struct pool *p;
 	int size = -1;
 
@@ -1586,7 +1559,7 @@ static void delete_node(struct ctx *x, const char *pool_id, const char *node_id)
 	const char *grace = arg(x->c, "overrideEvictionGraceDuration");
 	const char *force = arg(x->c, "isForceDeletionAfterOverrideGraceDuration");
 	fake_oci_t *f = x->f;
-	long long now = mono_ms(), secs;
+	long long now = test_mono_ms(), secs;
 	struct node *n = NULL;
 	struct pool *p;
 	bool decrement = false, b;
@@ -1638,7 +1611,7 @@ static void delete_node(struct ctx *x, const char *pool_id, const char *node_id)
 static void get_work(struct ctx *x, const char *id)
 {
 	fake_oci_t *f = x->f;
-	long long now = mono_ms();
+	long long now = test_mono_ms();
 	cJSON *j = NULL;
 	bool found = false;
 
@@ -1869,7 +1842,7 @@ static bool segments(const char *url, const char *prefix, const char *mid, char 
 	if (!mid) {
 		if (e || !*s || strlen(s) >= asz)
 			return false;
-		copy_str(a, asz, s);
+		test_copy_str(a, asz, s);
 		return true;
 	}
 	if (!e || e == s || (size_t)(e - s) >= asz || strncmp(e, mid, strlen(mid)) != 0)
@@ -1878,7 +1851,7 @@ static bool segments(const char *url, const char *prefix, const char *mid, char 
 	s = e + strlen(mid);
 	if (!*s || strchr(s, '/') || strlen(s) >= bsz)
 		return false;
-	copy_str(b, bsz, s);
+	test_copy_str(b, bsz, s);
 	return true;
 }
 
@@ -2072,7 +2045,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct reply *r, c
 }
 
 static enum MHD_Result serve(const struct server *srv, struct MHD_Connection *c,
-			     const char *url, const char *method, struct conn *q)
+			     const char *url, const char *method, struct fake_conn *q)
 {
 	fake_oci_t *f = srv->f;
 	struct fake_oci_call rec = { 0 };
@@ -2084,18 +2057,18 @@ static enum MHD_Result serve(const struct server *srv, struct MHD_Connection *c,
 	struct fault ft;
 	enum MHD_Result ret;
 
-	copy_str(rec.method, sizeof(rec.method), method);
-	copy_str(rec.path, sizeof(rec.path), x.target);
-	copy_str(rec.if_match, sizeof(rec.if_match), mhd_header(c, "if-match"));
+	test_copy_str(rec.method, sizeof(rec.method), method);
+	test_copy_str(rec.path, sizeof(rec.path), x.target);
+	test_copy_str(rec.if_match, sizeof(rec.if_match), mhd_header(c, "if-match"));
 	if (auth && strncmp(auth, "Signature", 9) == 0) {
 		struct sigparams p;
 		char why[128];
 
 		if (parse_sig(auth, &p, why, sizeof(why)) == 0)
-			copy_str(rec.key_id, sizeof(rec.key_id), p.key_id);
+			test_copy_str(rec.key_id, sizeof(rec.key_id), p.key_id);
 		sigparams_free(&p);
 	}
-	copy_str(rec.client_request_id, sizeof(rec.client_request_id),
+	test_copy_str(rec.client_request_id, sizeof(rec.client_request_id),
 		 mhd_header(c, "opc-request-id"));
 	pthread_mutex_lock(&f->lock);
 	snprintf(rec.opc_request_id, sizeof(rec.opc_request_id), "%s%s%s%016llX",
@@ -2132,65 +2105,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			       size_t *upload_size, void **con_cls)
 {
 	const struct server *srv = cls;
-	struct conn *q = *con_cls;
+	struct fake_conn *q = *con_cls;
+	enum fake_conn_step step = fake_conn_feed(q, upload, upload_size, MAX_BODY);
 
 	(void)version;
-	if (!q) {
-		q = calloc(1, sizeof(*q));
-		if (!q)
-			return MHD_NO;
-		*con_cls = q;
-	}
-	if (!q->started) {
-		q->started = true;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		size_t n = *upload_size;
-		char *b;
-
-		*upload_size = 0;
-		if (q->too_big || q->len + n > MAX_BODY) {
-			q->too_big = true;
-			return MHD_YES;
-		}
-		b = realloc(q->body, q->len + n + 1);
-		if (!b)
-			return MHD_NO;
-		q->body = b;
-		memcpy(q->body + q->len, upload, n);
-		q->len += n;
-		q->body[q->len] = '\0';
-		return MHD_YES;
-	}
+	if (step != FAKE_CONN_SERVE)
+		return step == FAKE_CONN_FAIL ? MHD_NO : MHD_YES;
 	return serve(srv, c, url, method, q);
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
-{
-	struct conn *q = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (!q)
-		return;
-	free(q->body);
-	free(q->raw_target);
-	free(q);
-	*con_cls = NULL;
-}
-
-static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
-{
-	struct conn *q = calloc(1, sizeof(*q));
-
-	(void)cls;
-	(void)c;
-	if (q)
-		q->raw_target = strdup(uri);
-	return q;
 }
 
 /* ---- the instance identity -------------------------------------------------------------*/
@@ -2216,15 +2137,6 @@ static int add_ou(X509_NAME *name, const char *prefix, const char *value)
 					  (const unsigned char *)buf, -1, -1, 0)
 		       ? 0
 		       : -EIO;
-}
-
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-	int ok = ext && X509_add_ext(x, ext, -1);
-
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -EIO;
 }
 
 static int cert_basics(X509 *x, EVP_PKEY *pub, long days)
@@ -2272,8 +2184,8 @@ static int make_instance(fake_oci_t *f)
 		goto out;
 	X509V3_set_ctx_nodb(&ctx);
 	X509V3_set_ctx(&ctx, ix, ix, NULL, NULL, 0);
-	if (add_ext(ix, &ctx, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-	    add_ext(ix, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
+	if (fake_tls_add_ext(ix, &ctx, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+	    fake_tls_add_ext(ix, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
 	    !X509_sign(ix, ikey, EVP_sha256()))
 		goto out;
 
@@ -2289,9 +2201,10 @@ static int make_instance(fake_oci_t *f)
 	    !X509_set_issuer_name(lx, X509_get_subject_name(ix)))
 		goto out;
 	X509V3_set_ctx(&ctx, ix, lx, NULL, NULL, 0);
-	if (add_ext(lx, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-	    add_ext(lx, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment") < 0 ||
-	    add_ext(lx, &ctx, NID_ext_key_usage, "clientAuth") < 0 ||
+	if (fake_tls_add_ext(lx, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    fake_tls_add_ext(lx, &ctx, NID_key_usage,
+			     "critical,digitalSignature,keyEncipherment") < 0 ||
+	    fake_tls_add_ext(lx, &ctx, NID_ext_key_usage, "clientAuth") < 0 ||
 	    !X509_sign(lx, ikey, EVP_sha256()))
 		goto out;
 
@@ -2407,15 +2320,16 @@ static struct MHD_Daemon *start_daemon(struct server *srv, bool tls)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (tls)
 		return MHD_start_daemon(flags, 0, NULL, NULL, handler, srv, MHD_OPTION_SOCK_ADDR,
-					&sin, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-					MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+					&sin, MHD_OPTION_NOTIFY_COMPLETED,
+					fake_conn_completed, NULL,
+					MHD_OPTION_URI_LOG_CALLBACK, fake_conn_uri_log, NULL,
 					MHD_OPTION_HTTPS_MEM_KEY, srv->f->srv_key,
 					MHD_OPTION_HTTPS_MEM_CERT, srv->f->srv_cert,
 					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 					MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
 	return MHD_start_daemon(flags, 0, NULL, NULL, handler, srv, MHD_OPTION_SOCK_ADDR, &sin,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, fake_conn_completed, NULL,
+				MHD_OPTION_URI_LOG_CALLBACK, fake_conn_uri_log, NULL,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
 }
@@ -2456,7 +2370,7 @@ int fake_oci_start(const fake_oci_opts_t *o, fake_oci_t **ret)
 		r = -ENOMEM;
 		goto fail;
 	}
-	copy_str(f->tmpdir, sizeof(f->tmpdir), "/tmp/fake-oci-XXXXXX");
+	test_copy_str(f->tmpdir, sizeof(f->tmpdir), "/tmp/fake-oci-XXXXXX");
 	if (!mkdtemp(f->tmpdir)) {
 		r = -errno;
 		f->tmpdir[0] = '\0';
@@ -2633,7 +2547,7 @@ int fake_oci_tokens_issued(fake_oci_t *f, bool pmx)
 void fake_oci_last_auth_error(fake_oci_t *f, char *buf, size_t size)
 {
 	pthread_mutex_lock(&f->lock);
-	copy_str(buf, size, f->last_auth_error);
+	test_copy_str(buf, size, f->last_auth_error);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -2748,7 +2662,7 @@ int fake_oci_verify_cluster_token(fake_oci_t *f, const char *token, char *cluste
 		r = -ENAMETOOLONG;
 		goto out;
 	}
-	copy_str(cluster_id, size, id);
+	test_copy_str(cluster_id, size, id);
 	r = 0;
 out:
 	free(url);
@@ -2765,7 +2679,7 @@ out:
 int fake_oci_put_pool(fake_oci_t *f, const fake_oci_pool_t *in)
 {
 	struct pool p = { 0 }, *slot;
-	long long now = mono_ms();
+	long long now = test_mono_ms();
 	int r = 0;
 
 	if (!in || !in->id || !in->id[0] || strlen(in->id) > 250 || in->size < 0 ||
@@ -2824,7 +2738,7 @@ int fake_oci_pool_size(fake_oci_t *f, const char *id)
 
 int fake_oci_pool_nodes(fake_oci_t *f, const char *id, const char *state)
 {
-	long long now = mono_ms();
+	long long now = test_mono_ms();
 	struct pool *p;
 	int n = -1;
 
@@ -2851,9 +2765,9 @@ bool fake_oci_pool_node_id(fake_oci_t *f, const char *id, size_t i, char *buf, s
 	pthread_mutex_lock(&f->lock);
 	p = find_pool(f, id);
 	if (p) {
-		settle(f, p, mono_ms());
+		settle(f, p, test_mono_ms());
 		if (i < p->n_nodes && strlen(p->nodes[i].id) < size) {
-			copy_str(buf, size, p->nodes[i].id);
+			test_copy_str(buf, size, p->nodes[i].id);
 			ok = true;
 		}
 	}
@@ -2878,7 +2792,7 @@ int fake_oci_set_node(fake_oci_t *f, const char *pool_id, const char *node_id,
 	pthread_mutex_lock(&f->lock);
 	p = find_pool(f, pool_id);
 	if (p) {
-		settle(f, p, mono_ms());
+		settle(f, p, test_mono_ms());
 		for (size_t i = 0; i < p->n_nodes && !n; i++)
 			if (strcmp(p->nodes[i].id, node_id) == 0)
 				n = &p->nodes[i];
@@ -2936,7 +2850,7 @@ bool fake_oci_pool_etag(fake_oci_t *f, const char *id, char *buf, size_t size)
 	pthread_mutex_lock(&f->lock);
 	p = find_pool(f, id);
 	if (p && strlen(p->etag) < size) {
-		copy_str(buf, size, p->etag);
+		test_copy_str(buf, size, p->etag);
 		ok = true;
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -2973,7 +2887,7 @@ int fake_oci_fail_next(fake_oci_t *f, const char *match, int n, int status, cons
 		struct fault *ft = &f->faults[f->n_faults++];
 
 		*ft = (struct fault){ m, n < 0 ? -1 : n, status, retry_after_s, "" };
-		copy_str(ft->code, sizeof(ft->code), code);
+		test_copy_str(ft->code, sizeof(ft->code), code);
 		m = NULL;
 	}
 	pthread_mutex_unlock(&f->lock);

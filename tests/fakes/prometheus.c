@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "tests/fakes/prometheus.h"
+#include "tests/fakes/test-util.h"
 
 #define BODY_MAX (8u << 20)
 #define START_TRIES 5
@@ -454,21 +454,6 @@ int test_prom_start(const test_prom_target_t *targets, size_t n, int scrape_ms,
 out:
 	test_prom_stop(p);
 	return r;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-int test_rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return access(path, F_OK) == 0 ? -ENOTEMPTY : 0;
 }
 
 test_prom_t *test_prom_stop(test_prom_t *p)

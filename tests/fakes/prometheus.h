@@ -60,7 +60,4 @@ int test_prom_query(test_prom_t *p, const char *promql, double *values, size_t m
  * until test_prom_stop. */
 void test_prom_kill(test_prom_t *p);
 
-/* rm -rf path (no symlinks followed): 0, or -ENOTEMPTY when something stayed. */
-int test_rm_tree(const char *path);
-
 #endif

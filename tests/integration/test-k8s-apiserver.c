@@ -20,8 +20,10 @@
 
 #include "autoscalerd/ev-glue.h"
 #include "k8s/k8s.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/kube-apiserver.h"
 #include "tests/fakes/run-cli.h"
+#include "tests/fakes/test-loop.h"
 
 static struct ev_loop *loop;
 static ev_glue_t glue;
@@ -32,26 +34,15 @@ static char ca_path[PATH_MAX + 16];
 
 #define SA_TOKEN "sa-token-one"
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 static void setup(void)
 {
 	kube_fake_opts_t fo = { .tls = true };
 	http_client_opts_t o = { 0 };
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-k8s-api-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-k8s-api");
 	ck_assert_int_eq(kube_fake_start(&fo, &api), 0);
 	snprintf(ca_path, sizeof(ca_path), "%s/ca.crt", tmpdir);
-	write_file(ca_path, kube_fake_ca_pem(api));
+	check_write_file(ca_path, kube_fake_ca_pem(api), 0644);
 	ck_assert_int_eq(kube_fake_add_token(api, SA_TOKEN, KUBE_FAKE_SA), 0);
 	ck_assert_int_eq(kube_fake_put_deployment(api, &(struct kube_fake_deployment){
 							       .ns = "default",
@@ -71,14 +62,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
 	http = http_client_free(http);
 	ev_glue_stop(&glue);
 	ev_loop_destroy(loop);
 	api = kube_fake_stop(api);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(test_rm_tree(tmpdir), 0);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -133,22 +121,7 @@ static void on_autoscalers(const k8s_result_t *r, const k8s_autoscalers_t *a, vo
 
 static void run_until(const int *flag, int want)
 {
-	double end = ev_time() + (getenv("AUTOSCALERD_VALGRIND") ? 300 : 60);
-
-	while (*flag < want && ev_time() < end)
-		ev_run(loop, EVRUN_ONCE);
-	ck_assert_msg(*flag >= want, "gave up waiting");
-}
-
-static void run_for(double s)
-{
-	double end = ev_time() + s;
-
-	while (ev_time() < end) {
-		ev_now_update(loop);
-		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
-		usleep(2000);
-	}
+	test_run_until(loop, flag, want, test_patience(60, 300));
 }
 
 static k8s_cluster_t *cluster(void)
@@ -309,7 +282,7 @@ START_TEST(test_token_file_rotation)
 	char path[PATH_MAX + 16], fp[24];
 
 	snprintf(path, sizeof(path), "%s/token", tmpdir);
-	write_file(path, SA_TOKEN "\n");
+	check_write_file(path, SA_TOKEN "\n", 0644);
 	cl->token_file = strdup(path);
 	c = client_of(cl, "a");
 	get_scale(c, "llama", &rec);
@@ -317,7 +290,7 @@ START_TEST(test_token_file_rotation)
 
 	ck_assert_int_eq(kube_fake_add_token(api, "sa-token-two", KUBE_FAKE_SA), 0);
 	kube_fake_remove_token(api, SA_TOKEN);
-	write_file(path, "sa-token-two\n");
+	check_write_file(path, "sa-token-two\n", 0644);
 	get_scale(c, "llama", &rec);
 	ck_assert_msg(rec.outcome == HTTP_SUCCESS, "%s", rec.error);
 	ck_assert(kube_fake_last_call(api, &call));
@@ -352,8 +325,7 @@ START_TEST(test_exec_plugin_rerun_on_401)
 		 "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":"
 		 "\"ExecCredential\",\"status\":{\"token\":\"exec-'$n'\"}}'\n",
 		 runs, runs);
-	write_file(path, script);
-	ck_assert_int_eq(chmod(path, 0755), 0);
+	check_write_file(path, script, 0755);
 	ck_assert_int_eq(kube_fake_add_token(api, "exec-2", KUBE_FAKE_SA), 0);
 	cl->exec = calloc(1, sizeof(*cl->exec));
 	cl->exec->command = strdup(path);
@@ -521,7 +493,7 @@ START_TEST(test_lease_handover)
 	a = elect(ca, &la);
 	run_until(&la.gained, 1);
 	b = elect(cb, &lb);
-	run_for(2.0); /* a renews every 100 ms; b sees a live holder */
+	test_run_for(loop, 2.0); /* a renews every 100 ms; b sees a live holder */
 	ck_assert(k8s_elector_leading(a));
 	ck_assert(!k8s_elector_leading(b));
 	ck_assert_int_eq(lb.gained, 0);
@@ -591,14 +563,14 @@ static int doctor_with(const char *token, const char *policies, bool flags, char
 		 "users:\n- name: sa\n  user:\n    token: %s\n"
 		 "contexts:\n- name: fake\n  context: {cluster: fake, user: sa, namespace: default}\n",
 		 kube_fake_url(api), ca_path, token);
-	write_file(kc, text);
+	check_write_file(kc, text, 0644);
 	snprintf(cfg, sizeof(cfg), "%s/policy.yaml", tmpdir);
 	if (flags) /* the flags override an in-cluster file, as kubectl's would */
 		snprintf(text, sizeof(text), "kubernetes: {auth: in-cluster}\n%s", policies);
 	else
 		snprintf(text, sizeof(text), "kubernetes: {auth: kubeconfig, kubeconfig: %s}\n%s",
 			 kc, policies);
-	write_file(cfg, text);
+	check_write_file(cfg, text, 0644);
 	rc = test_spawn(argv, out, size, err, sizeof(err), 120);
 	printf("doctor:\n%s%s", out, err);
 	ck_assert_msg(rc >= 0 && rc < 128, "doctor: %d", rc);
@@ -695,17 +667,10 @@ static Suite *suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc < 2) {
 		fprintf(stderr, "usage: test-k8s-apiserver PATH/TO/autoscalerd\n");
 		return 2;
 	}
 	autoscalerd_bin = argv[1];
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite(), CK_ENV);
 }

@@ -26,6 +26,7 @@
 
 #include "autoscalerd/ev-glue.h"
 #include "k8s/k8s.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/kube-apiserver.h"
 
 static struct ev_loop *loop;
@@ -51,16 +52,11 @@ static void setup(void)
 {
 	kube_fake_opts_t fo = { .tls = true };
 	http_client_opts_t o = { 0 };
-	FILE *f;
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-k8s-informer-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-k8s-informer");
 	ck_assert_int_eq(kube_fake_start(&fo, &api), 0);
 	snprintf(ca_path, sizeof(ca_path), "%s/ca.crt", tmpdir);
-	ck_assert_ptr_nonnull(f = fopen(ca_path, "w"));
-	fputs(kube_fake_ca_pem(api), f);
-	ck_assert_int_eq(fclose(f), 0);
+	check_write_file(ca_path, kube_fake_ca_pem(api), 0644);
 	ck_assert_int_eq(kube_fake_add_token(api, SA_TOKEN, KUBE_FAKE_SA), 0);
 	ck_assert_int_eq(kube_fake_add_token(api, "nobody-token", NOBODY), 0);
 	loop = ev_loop_new(EVFLAG_AUTO);
@@ -74,15 +70,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
 	ev_timer_stop(loop, &tick);
 	http = http_client_free(http);
 	ev_glue_stop(&glue);
 	ev_loop_destroy(loop);
 	api = kube_fake_stop(api);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(test_rm_tree(tmpdir), 0);
 }
 
 /* Runs the loop until cond holds; fails the test after a generous deadline. */
@@ -737,11 +730,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite(), CK_ENV);
 }

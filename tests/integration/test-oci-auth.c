@@ -22,7 +22,9 @@
 
 #include "autoscalerd/ev-glue.h"
 #include "oci/oci.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/oci-api.h"
+#include "tests/fakes/test-loop.h"
 
 #define TENANCY "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
 #define USER "ocid1.user.oc1..aaaaaaaatestuser"
@@ -52,23 +54,13 @@ static const char *const env_vars[] = {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-}
-
 /* Replaces path atomically (a new inode), as `oci session refresh` and kubelet do. */
 static void replace_file(const char *path, const char *text)
 {
 	char tmp[PATH_MAX + 8];
 
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	write_file(tmp, text, 0600);
+	check_write_file(tmp, text, 0600);
 	ck_assert_int_eq(rename(tmp, path), 0);
 }
 
@@ -166,22 +158,7 @@ static void assert_has(const char *s, const char *want)
 
 static void run_until(const int *flag, int want)
 {
-	double end = ev_time() + (getenv("AUTOSCALERD_VALGRIND") ? 600 : 60);
-
-	while (*flag < want && ev_time() < end)
-		ev_run(loop, EVRUN_ONCE);
-	ck_assert_msg(*flag >= want, "gave up waiting");
-}
-
-static void run_for(double s)
-{
-	double end = ev_time() + s;
-
-	while (ev_time() < end) {
-		ev_now_update(loop);
-		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
-		usleep(2000);
-	}
+	test_run_until(loop, flag, want, test_patience(60, 600));
 }
 
 struct wait {
@@ -299,7 +276,7 @@ static void last_key_id(char *buf, size_t size)
 
 static void write_config(const char *text)
 {
-	write_file(path_of("config"), text, 0600);
+	check_write_file(path_of("config"), text, 0600);
 }
 
 /* [DEFAULT] with an API key registered at the fake. */
@@ -307,7 +284,7 @@ static void api_key_profile(const char *extra)
 {
 	char cfg[4096];
 
-	write_file(path_of("key.pem"), key_pem, 0600);
+	check_write_file(path_of("key.pem"), key_pem, 0600);
 	snprintf(cfg, sizeof(cfg),
 		 "[DEFAULT]\nuser=%s\nfingerprint=%s\ntenancy=%s\nregion=us-ashburn-1\n"
 		 "key_file=%s\n%s",
@@ -366,7 +343,7 @@ static void wi_env(void)
 {
 	setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2", 1);
 	setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-phoenix-1", 1);
-	write_file(path_of("sa-token"), SA_TOKEN "\n", 0600);
+	check_write_file(path_of("sa-token"), SA_TOKEN "\n", 0600);
 	ck_assert_int_eq(fake_oci_set_sa_token(fake, SA_TOKEN), 0);
 }
 
@@ -374,17 +351,12 @@ static void wi_env(void)
 
 static void setup_run(void)
 {
-	snprintf(base_dir, sizeof(base_dir), "%s/test-oci-auth-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(base_dir));
+	check_tmpdir(base_dir, sizeof(base_dir), "test-oci-auth");
 }
 
 static void teardown_run(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base_dir);
-	if (system(cmd) != 0)
+	if (test_rm_tree(base_dir) != 0)
 		fprintf(stderr, "could not remove %s\n", base_dir);
 }
 
@@ -483,7 +455,7 @@ START_TEST(test_api_key_config_errors)
 	char *enc;
 
 	/* a key missing from the profile: file, profile and key named */
-	write_file(path_of("key.pem"), key_pem, 0600);
+	check_write_file(path_of("key.pem"), key_pem, 0600);
 	snprintf(cfg, sizeof(cfg), "[DEFAULT]\nfingerprint=%s\ntenancy=%s\nkey_file=%s\n", key_fp,
 		 TENANCY, path_of("key.pem"));
 	write_config(cfg);
@@ -502,7 +474,7 @@ START_TEST(test_api_key_config_errors)
 
 	/* an encrypted key: no, a wrong and the right pass phrase */
 	enc = encrypted_pem(key_pem, "right horse");
-	write_file(path_of("enc.pem"), enc, 0600);
+	check_write_file(path_of("enc.pem"), enc, 0600);
 	free(enc);
 	snprintf(cfg, sizeof(cfg),
 		 "[DEFAULT]\nuser=%s\nfingerprint=%s\ntenancy=%s\nkey_file=%s\npass_phrase=wrong\n",
@@ -595,10 +567,10 @@ START_TEST(test_security_token)
 
 	o.mode = OCI_AUTH_SECURITY_TOKEN;
 	o.profile = "session";
-	write_file(path_of("key.pem"), key2_pem, 0600);
+	check_write_file(path_of("key.pem"), key2_pem, 0600);
 	t1 = fake_oci_issue_token(fake, key2_pem, 3600);
 	ck_assert_ptr_nonnull(t1);
-	write_file(path_of("token"), t1, 0600);
+	check_write_file(path_of("token"), t1, 0600);
 	snprintf(cfg, sizeof(cfg),
 		 "[DEFAULT]\nregion=us-ashburn-1\n[session]\nkey_file=%s\n"
 		 "security_token_file=%s\n",
@@ -799,14 +771,14 @@ START_TEST(test_instance_principal_scheduled_refresh)
 	auth = must_new(&o);
 	assert_ready(auth, false);
 	ck_assert_int_eq(fake_oci_tokens_issued(fake, false), 1);
-	run_for(3);
+	test_run_for(loop, 3);
 	ck_assert_int_eq(fake_oci_tokens_issued(fake, false), 1);
 	current_auth(auth, first, sizeof(first));
 	{
 		double end = ev_time() + (getenv("AUTOSCALERD_VALGRIND") ? 120 : 5);
 
 		while (ev_time() < end) {
-			run_for(0.1);
+			test_run_for(loop, 0.1);
 			current_auth(auth, now, sizeof(now));
 			if (now[0] && strcmp(now, first))
 				break; /* ("" while the old one expired and the new one is not in) */
@@ -1011,7 +983,7 @@ START_TEST(test_cancel_and_free)
 	ck_assert_int_eq(oci_auth_ready(auth, false, on_ready, &w2, NULL, err, sizeof(err)), 0);
 	oci_auth_cancel(auth, h1);
 	run_until(&w2.done, 1);
-	run_for(0.2);
+	test_run_for(loop, 0.2);
 	ck_assert_int_eq(w1.done, 0);
 	ck_assert_msg(!w2.failed, "%s", w2.error);
 
@@ -1019,7 +991,7 @@ START_TEST(test_cancel_and_free)
 	memset(&w1, 0, sizeof(w1));
 	ck_assert_int_eq(oci_auth_ready(auth, true, on_ready, &w1, NULL, err, sizeof(err)), 0);
 	auth = oci_auth_free(auth);
-	run_for(0.5);
+	test_run_for(loop, 0.5);
 	ck_assert_int_eq(w1.done, 0);
 }
 END_TEST
@@ -1051,10 +1023,9 @@ static Suite *suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
 	oci_key_t *k = NULL;
 	char err[256];
-	int failed;
+	int status;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: test-oci-auth PATH/TO/autoscalerd\n");
@@ -1069,11 +1040,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	oci_key_unref(k);
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run(suite(), CK_ENV);
 	free(key_pem);
 	free(key2_pem);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

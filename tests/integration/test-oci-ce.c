@@ -28,8 +28,10 @@
 
 #include "autoscalerd/ev-glue.h"
 #include "oci/oci.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-http.h"
 #include "tests/fakes/oci-api.h"
+#include "tests/fakes/test-loop.h"
 
 #define TENANCY "ocid1.tenancy.oc1..aaaaaaaatesttenancy"
 #define USER "ocid1.user.oc1..aaaaaaaatestuser"
@@ -54,16 +56,6 @@ static http_timer_t *timer;    /* a test's timer on the client's loop */
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-}
-
 /* A config file of one [DEFAULT] profile; region NULL leaves it out. */
 static void write_config(const char *path, const char *fp, const char *region)
 {
@@ -73,7 +65,7 @@ static void write_config(const char *path, const char *fp, const char *region)
 		 "[DEFAULT]\nuser=%s\nfingerprint=%s\nkey_file=%s\ntenancy=%s\n%s%s%s",
 		 USER, fp, key_path, TENANCY, region ? "region=" : "", region ? region : "",
 		 region ? "\n" : "");
-	write_file(path, text, 0600);
+	check_write_file(path, text, 0600);
 }
 
 static oci_auth_t *auth_of(const char *config)
@@ -107,12 +99,10 @@ static void setup(void)
 	oci_key_t *k = NULL;
 	char err[HTTP_ERROR_MAX];
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-oci-ce-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-oci-ce");
 	snprintf(key_path, sizeof(key_path), "%s/key.pem", tmpdir);
 	snprintf(config_path, sizeof(config_path), "%s/config", tmpdir);
-	write_file(key_path, key_pem, 0600);
+	check_write_file(key_path, key_pem, 0600);
 	ck_assert_msg(oci_key_load_file(key_path, NULL, &k, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(oci_key_fingerprint(k, fingerprint), 0);
 	public_pem = oci_key_public_pem(k);
@@ -138,8 +128,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
 	ce = oci_ce_free(ce);
 	auth = oci_auth_free(auth);
 	timer = http_timer_free(timer);
@@ -150,8 +138,7 @@ static void teardown(void)
 	fake = fake_oci_stop(fake);
 	free(public_pem);
 	public_pem = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(test_rm_tree(tmpdir), 0);
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -247,27 +234,12 @@ static void on_work(const oci_result_t *r, const oci_work_request_t *wr, void *u
 
 static double patience(void)
 {
-	return getenv("AUTOSCALERD_VALGRIND") ? 300 : 60;
+	return test_patience(60, 300);
 }
 
 static void run_until(const int *flag, int want)
 {
-	double end = ev_time() + patience();
-
-	while (*flag < want && ev_time() < end)
-		ev_run(loop, EVRUN_ONCE);
-	ck_assert_msg(*flag >= want, "gave up waiting");
-}
-
-static void run_for(double s)
-{
-	double end = ev_time() + s;
-
-	while (ev_time() < end) {
-		ev_now_update(loop);
-		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
-		usleep(2000);
-	}
+	test_run_until(loop, flag, want, patience());
 }
 
 static void get_pool(oci_ce_t *c, const char *id, struct rec *rec)
@@ -339,7 +311,7 @@ static void wait_pool_state(const char *id, const char *state)
 		ck_assert_int_eq(rec.outcome, HTTP_SUCCESS);
 		if (!strcmp(rec.pool.state, state))
 			return;
-		run_for(0.05);
+		test_run_for(loop, 0.05);
 	} while (ev_time() < end);
 	ck_abort_msg("pool %s never became %s", id, state);
 }
@@ -511,7 +483,7 @@ START_TEST(test_bad_arguments)
 	ck_assert_int_eq(oci_ce_get_node_pool(ce, POOL, NULL, &rec, NULL, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_ptr_null(call);
-	run_for(0.05);
+	test_run_for(loop, 0.05);
 	ck_assert_int_eq(rec.done, 0);
 	ck_assert_uint_eq(fake_oci_call_count(fake), 0);
 
@@ -586,7 +558,7 @@ START_TEST(test_resize_and_work_request)
 		if (!strcmp(wr.wr.status, "SUCCEEDED") && !strcmp(rec.pool.nodes[2].state, "ACTIVE"))
 			break;
 		ck_assert_msg(ev_time() < end, "work request %s never succeeded", wrid);
-		run_for(0.03);
+		test_run_for(loop, 0.03);
 	}
 	ck_assert_int_gt(creating_seen, 0);
 	ck_assert_str_eq(rec.pool.state, "ACTIVE");
@@ -896,7 +868,7 @@ START_TEST(test_delete_node)
 	/* the deleted nodes go away */
 	end = ev_time() + patience();
 	while (fake_oci_pool_nodes(fake, POOL2, NULL) != 1 && ev_time() < end)
-		run_for(0.05);
+		test_run_for(loop, 0.05);
 	ck_assert_int_eq(fake_oci_pool_nodes(fake, POOL2, NULL), 1);
 }
 END_TEST
@@ -933,7 +905,7 @@ START_TEST(test_delete_gone_node_412)
 	ck_assert_msg(rec.outcome == HTTP_SUCCESS, "%s", rec.error);
 	end = ev_time() + patience();
 	while (fake_oci_pool_nodes(fake, POOL, NULL) != 1 && ev_time() < end)
-		run_for(0.05);
+		test_run_for(loop, 0.05);
 	ck_assert_int_eq(fake_oci_pool_nodes(fake, POOL, NULL), 1);
 	ck_assert_int_eq(fake_oci_pool_size(fake, POOL), 1);
 	wait_pool_state(POOL, "ACTIVE");
@@ -1068,14 +1040,14 @@ START_TEST(test_401_refreshes_session_token)
 	token = fake_oci_issue_token(fake, public_pem, 3600);
 	ck_assert_ptr_nonnull(token);
 	snprintf(path, sizeof(path), "%s/token", tmpdir);
-	write_file(path, token, 0600);
+	check_write_file(path, token, 0600);
 	free(token);
 	snprintf(text, sizeof(text),
 		 "[DEFAULT]\nfingerprint=%s\nkey_file=%s\ntenancy=%s\nregion=us-ashburn-1\n"
 		 "security_token_file=%s\n",
 		 fingerprint, key_path, TENANCY, path);
 	snprintf(path, sizeof(path), "%s/config-token", tmpdir);
-	write_file(path, text, 0600);
+	check_write_file(path, text, 0600);
 	ao = (oci_auth_opts_t){ .mode = OCI_AUTH_SECURITY_TOKEN, .http = http, .config_file = path };
 	ck_assert_msg(oci_auth_new(&ao, &a, err, sizeof(err)) == 0, "%s", err);
 	c = ce_of(a, fake_oci_url(fake), 4, 10, 10);
@@ -1148,7 +1120,7 @@ START_TEST(test_cancel_each_stage)
 	ck_assert_int_eq(oci_ce_get_node_pool(ce, POOL, on_pool, &rec, &call, NULL, 0), 0);
 	ck_assert_ptr_nonnull(call);
 	oci_ce_cancel(ce, call);
-	run_for(0.2);
+	test_run_for(loop, 0.2);
 	ck_assert_int_eq(rec.done, 0);
 	ck_assert_uint_eq(fake_oci_call_count(fake), 0);
 
@@ -1163,7 +1135,7 @@ START_TEST(test_cancel_each_stage)
 	ck_assert_uint_gt(busy(), 0);
 	oci_ce_cancel(ce, call);
 	ck_assert_uint_eq(busy(), 0);
-	run_for(0.3);
+	test_run_for(loop, 0.3);
 	ck_assert_int_eq(rec.done, 0);
 
 	/* waiting for a retry */
@@ -1177,7 +1149,7 @@ START_TEST(test_cancel_each_stage)
 	ck_assert_int_eq(rec.done, 0);
 	oci_ce_cancel(c, call);
 	oci_ce_cancel(c, call); /* twice: a no-op */
-	run_for(0.2);
+	test_run_for(loop, 0.2);
 	ck_assert_int_eq(rec.done, 0);
 	ck_assert_int_eq(fake_oci_count(fake, "GET"), 1);
 	fake_oci_clear_faults(fake);
@@ -1219,7 +1191,7 @@ START_TEST(test_callback_starts_and_cancels)
 	run_until(&ch.done, 1);
 	run_until(&ch.next.done, 1);
 	ck_assert_int_eq(ch.next.outcome, HTTP_SUCCESS);
-	run_for(0.3);
+	test_run_for(loop, 0.3);
 	ck_assert_int_eq(victim.done, 0);
 	ck_assert_int_eq(ch.done, 1);
 	ck_assert_int_eq(ch.next.done, 1);
@@ -1253,7 +1225,7 @@ START_TEST(test_free_with_calls)
 		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
 	ck_assert_uint_gt(busy(), 0);
 	ce = oci_ce_free(ce);
-	run_for(0.3);
+	test_run_for(loop, 0.3);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(recs[i].done, 0);
 
@@ -1266,7 +1238,7 @@ START_TEST(test_free_with_calls)
 	ck_assert_int_eq(oci_ce_get_node_pool(ce, POOL, on_free, &freed, NULL, NULL, 0), 0);
 	run_until(&freed, 1);
 	ck_assert_ptr_null(ce);
-	run_for(0.3);
+	test_run_for(loop, 0.3);
 	ck_assert_int_eq(recs[0].done, 0);
 	fake_oci_clear_faults(fake);
 }
@@ -1674,8 +1646,7 @@ static char *make_key(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
+	int status;
 
 	(void)argc;
 	(void)argv;
@@ -1683,10 +1654,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "test-oci-ce: cannot make an RSA key\n");
 		return 99;
 	}
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run(suite(), CK_ENV);
 	free(key_pem);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/kube-apiserver.h"
 #include "tests/fakes/oci-api.h"
 #include "tests/fakes/run-cli.h"
@@ -39,22 +40,13 @@ static char fingerprint[64];
 
 #define assert_has(out, text) ck_assert_msg(strstr(out, text), "no \"%s\" in:\n%s", text, out)
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-}
-
 /* A fresh RSA-2048 key as PEM (PKCS#8) and its public half; the MD5 fingerprint of the
- * DER SubjectPublicKeyInfo, computed here on OpenSSL, independently of oci/. */
+ * DER SubjectPublicKeyInfo, computed here on OpenSSL, independently of oci/. Made once per
+ * process: RSA generation takes seconds under valgrind. */
 static void make_key(void)
 {
-	EVP_PKEY *k = EVP_RSA_gen(2048);
-	BIO *b = BIO_new(BIO_s_mem()), *pb = BIO_new(BIO_s_mem());
+	EVP_PKEY *k;
+	BIO *b, *pb;
 	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	size_t o = 0;
@@ -62,6 +54,11 @@ static void make_key(void)
 	long n;
 	int dlen;
 
+	if (key_pem)
+		return;
+	k = EVP_RSA_gen(2048);
+	b = BIO_new(BIO_s_mem());
+	pb = BIO_new(BIO_s_mem());
 	ck_assert(k && b && pb);
 	ck_assert_int_eq(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL), 1);
 	ck_assert_int_eq(PEM_write_bio_PUBKEY(pb, k), 1);
@@ -86,19 +83,16 @@ static void setup(void)
 	fake_oci_opts_t fo = { .region = "us-ashburn-1", .update_ms = 50, .node_create_ms = 50 };
 	char text[2048];
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-oci-doctor-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_msg(strlen(tmpdir) < PATHLEN - 1, "TMPDIR too long");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-oci-doctor");
 	ck_assert_int_eq(fake_oci_start(&fo, &oci), 0);
 	make_key();
 	snprintf(key_path, sizeof(key_path), "%s/key.pem", tmpdir);
-	write_file(key_path, key_pem, 0600);
+	check_write_file(key_path, key_pem, 0600);
 	snprintf(cfg_path, sizeof(cfg_path), "%s/config", tmpdir);
 	snprintf(text, sizeof(text),
 		 "[DEFAULT]\nuser=%s\nfingerprint=%s\nkey_file=%s\ntenancy=%s\nregion=us-ashburn-1\n",
 		 USER, fingerprint, key_path, TENANCY);
-	write_file(cfg_path, text, 0600);
+	check_write_file(cfg_path, text, 0600);
 	snprintf(policy_path, sizeof(policy_path), "%s/policy.yaml", tmpdir);
 	ck_assert_int_eq(fake_oci_add_api_key(oci, TENANCY, USER, fingerprint, pub_pem), 0);
 	ck_assert_int_eq(fake_oci_put_pool(oci, &(fake_oci_pool_t){ .id = POOL,
@@ -109,14 +103,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATHLEN + 16];
-
 	oci = fake_oci_stop(oci);
-	free(key_pem);
-	free(pub_pem);
-	key_pem = pub_pem = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(test_rm_tree(tmpdir), 0);
 	unsetenv("OCI_METADATA_BASE_URL");
 	unsetenv("OCI_SDK_AUTH_CLIENT_REGION_URL");
 	unsetenv("OCI_RESOURCE_PRINCIPAL_VERSION");
@@ -143,7 +131,7 @@ static void write_policy(const char *auth, const char *extra, const char *nodes)
 			 "    recipe_node_autoscaling_params: {node_pool_id: " POOL
 			 ", min_nodes: 1, max_nodes: 3}\n"
 			 "    recipe_node_shape: VM.GPU.A10.2\n");
-	write_file(policy_path, text, 0644);
+	check_write_file(policy_path, text, 0644);
 }
 
 static int doctor(const char *checks, char *out, size_t size)
@@ -242,7 +230,7 @@ START_TEST(test_api_key_refused)
 		 "[DEFAULT]\nuser=%s\nfingerprint=00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\n"
 		 "key_file=%s\ntenancy=%s\nregion=us-ashburn-1\n",
 		 USER, key_path, TENANCY);
-	write_file(cfg_path, text, 0600);
+	check_write_file(cfg_path, text, 0600);
 	write_policy("api_key", NULL, NULL);
 	ck_assert_int_eq(doctor("oci", out, sizeof(out)), 1);
 	assert_has(out, "     warning: ");
@@ -255,7 +243,7 @@ START_TEST(test_api_key_refused)
 	snprintf(text, sizeof(text),
 		 "[DEFAULT]\nuser=%s\nfingerprint=%s\nkey_file=%s\ntenancy=%s\nregion=us-ashburn-1\n",
 		 USER, fingerprint, key_path, TENANCY);
-	write_file(cfg_path, text, 0600);
+	check_write_file(cfg_path, text, 0600);
 	ck_assert_int_eq(chmod(key_path, 0644), 0);
 	ck_assert_int_eq(doctor("oci", out, sizeof(out)), 0);
 	assert_has(out, "     warning: ");
@@ -281,12 +269,12 @@ START_TEST(test_security_token)
 	ck_assert_ptr_nonnull(token);
 	snprintf(tok_path, sizeof(tok_path), "%s/token", tmpdir);
 	snprintf(text, sizeof(text), "%s\n", token);
-	write_file(tok_path, text, 0600);
+	check_write_file(tok_path, text, 0600);
 	snprintf(text, sizeof(text),
 		 "[DEFAULT]\nfingerprint=%s\nkey_file=%s\ntenancy=%s\nregion=us-ashburn-1\n"
 		 "security_token_file=%s\n",
 		 fingerprint, key_path, TENANCY, tok_path);
-	write_file(cfg_path, text, 0600);
+	check_write_file(cfg_path, text, 0600);
 	write_policy("security_token", NULL, NULL);
 	ck_assert_int_eq(doctor("oci", out, sizeof(out)), 0);
 	assert_has(out, "ok   oci credentials security_token");
@@ -338,7 +326,7 @@ START_TEST(test_workload_identity)
 	char out[16384], sa[PATHLEN + 16];
 
 	snprintf(sa, sizeof(sa), "%s/sa-token", tmpdir);
-	write_file(sa, "sa-token-of-the-pod\n", 0600);
+	check_write_file(sa, "sa-token-of-the-pod\n", 0600);
 	ck_assert_int_eq(fake_oci_set_sa_token(oci, "sa-token-of-the-pod"), 0);
 	setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2", 1);
 	setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1", 1);
@@ -352,7 +340,7 @@ START_TEST(test_workload_identity)
 	ck_assert_int_eq(fake_oci_tokens_issued(oci, true), 1);
 
 	/* The pod's token is not one the proxymux accepts. */
-	write_file(sa, "a-stale-token\n", 0600);
+	check_write_file(sa, "a-stale-token\n", 0600);
 	ck_assert_int_eq(doctor("oci", out, sizeof(out)), 1);
 	assert_has(out, "FAIL oci credentials workload_identity");
 	assert_has(out, "401");
@@ -403,7 +391,7 @@ START_TEST(test_oke_cluster_token)
 								       "app", "llama", NULL } }),
 			 0);
 	snprintf(ca, sizeof(ca), "%s/kube-ca.crt", tmpdir);
-	write_file(ca, kube_fake_ca_pem(api), 0644);
+	check_write_file(ca, kube_fake_ca_pem(api), 0644);
 	snprintf(text, sizeof(text),
 		 "kubernetes:\n  auth: oke\n  oke: {cluster_id: %s, server: %s, ca_file: %s}\n",
 		 CLUSTER, kube_fake_url(api), ca);
@@ -446,17 +434,10 @@ static Suite *suite(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
-	int failed;
-
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s AUTOSCALERD\n", argv[0]);
 		return 2;
 	}
 	autoscalerd_bin = argv[1];
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(suite(), CK_NORMAL);
 }

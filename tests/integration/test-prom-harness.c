@@ -21,8 +21,10 @@
 
 #include <curl/curl.h>
 
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-vllm.h"
 #include "tests/fakes/prometheus.h"
+#include "tests/fakes/test-util.h"
 
 #define N_PODS 3
 #define SCRAPE_MS 1000
@@ -52,9 +54,7 @@ static void scratch_setup(void)
 	const char *tmp = getenv("TMPDIR");
 
 	old_tmpdir = tmp ? strdup(tmp) : NULL;
-	snprintf(scratch, sizeof(scratch), "%s/test-prom-harness-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(scratch));
+	check_tmpdir(scratch, sizeof(scratch), "test-prom-harness");
 	ck_assert_int_eq(setenv("TMPDIR", scratch, 1), 0);
 }
 
@@ -109,14 +109,6 @@ static void vllm_teardown(void)
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_s(double s)
 {
@@ -315,12 +307,12 @@ START_TEST(test_slo_query)
 	/* The pods go away: how long until each query comes back empty. */
 	for (size_t i = 0; i < N_PODS; i++)
 		fake_vllm_stop_pod(vllm, i);
-	t0 = now_s();
-	while ((t_count < 0 || t_slo < 0) && now_s() - t0 < 30) {
+	t0 = test_now_s();
+	while ((t_count < 0 || t_slo < 0) && test_now_s() - t0 < 30) {
 		if (t_count < 0 && query(count_query, v, N_PODS + 1) == 0)
-			t_count = now_s() - t0;
+			t_count = test_now_s() - t0;
 		if (t_slo < 0 && query(slo_query, v, N_PODS + 1) == 0)
-			t_slo = now_s() - t0;
+			t_slo = test_now_s() - t0;
 		sleep_s(0.1);
 	}
 	printf("pods stopped: %s empty after %.1f s, the SLO query after %.1f s\n", count_query,
@@ -370,8 +362,7 @@ static Suite *harness_suite(void)
 int main(void)
 {
 	char bin[PATH_MAX];
-	SRunner *sr;
-	int failed;
+	int status;
 
 	if (test_prom_binary(bin, sizeof(bin)) < 0) {
 		printf("prometheus not found ($AUTOSCALERD_PROMETHEUS or PATH; Debian package "
@@ -386,10 +377,7 @@ int main(void)
 	unsetenv("ALL_PROXY");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return EXIT_FAILURE;
-	sr = srunner_create(harness_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run(harness_suite(), CK_ENV);
 	curl_global_cleanup();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

@@ -38,11 +38,13 @@
 
 #include "autoscalerd/ev-glue.h"
 #include "promql/promql.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-http.h"
 #include "tests/fakes/fake-raw.h"
 #include "tests/fakes/fake-vllm.h"
 #include "tests/fakes/prometheus.h"
 #include "tests/fakes/run-cli.h"
+#include "tests/fakes/test-util.h"
 
 #define SCRAPE_MS 1000
 #define WINDOW_MS 10000
@@ -153,17 +155,9 @@ static void ask_policy(const char *deployment, struct answer *a)
 
 /* ---- time ------------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void wait_until(double t)
 {
-	while (now_s() < t)
+	while (test_now_s() < t)
 		usleep(100000);
 }
 
@@ -171,7 +165,7 @@ static void set_llama(double slow)
 {
 	for (int i = LLAMA0; i <= LLAMA2; i++)
 		fake_vllm_set(vllm, (size_t)i, 20, slow, 5.0);
-	traffic_since = now_s();
+	traffic_since = test_now_s();
 }
 
 /* ---- doctor ----------------------------------------------------------------------------- */
@@ -214,11 +208,9 @@ static void setup(void)
 {
 	test_prom_target_t t[N_PODS];
 	char addr[N_PODS][32], err[2048];
-	const char *tmp = getenv("TMPDIR");
 	int r;
 
-	snprintf(scratch, sizeof(scratch), "%s/test-prometheus-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(scratch));
+	check_tmpdir(scratch, sizeof(scratch), "test-prometheus");
 	ck_assert_int_eq(fake_vllm_start(N_PODS, &vllm), 0);
 	for (size_t i = 0; i < N_PODS; i++) {
 		snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%u", (unsigned)fake_vllm_port(vllm, i));
@@ -307,10 +299,10 @@ START_TEST(test_high)
 	ck_assert_msg(fabs(a.value.value - 0.8) <= 0.05, "%.4f", a.value.value);
 
 	/* The series of the stopped exporter leave the window: an empty vector. */
-	end = now_s() + 20;
+	end = test_now_s() + 20;
 	do {
 		ask_policy("gone-3b", &a);
-	} while (a.value.kind != PROMQL_VALUE_EMPTY && now_s() < end && !usleep(500000));
+	} while (a.value.kind != PROMQL_VALUE_EMPTY && test_now_s() < end && !usleep(500000));
 	ck_assert_int_eq(a.value.kind, PROMQL_VALUE_EMPTY);
 	ck_assert(!promql_apply(&a.value, PROMQL_EMPTY_HOLD, PROMQL_NAN_ZERO, &x, NULL, 0));
 	ck_assert(promql_apply(&a.value, PROMQL_EMPTY_ZERO, PROMQL_NAN_ZERO, &x, NULL, 0));
@@ -484,8 +476,8 @@ START_TEST(test_killed)
 	ev_timer_init(&t, tick, 0.01, 0.01);
 	t.data = &ticks;
 	ev_timer_start(loop, &t);
-	end = now_s() + 30;
-	while (!all && now_s() < end) {
+	end = test_now_s() + 30;
+	while (!all && test_now_s() < end) {
 		ev_run(loop, EVRUN_ONCE);
 		all = true;
 		for (size_t i = 0; i < 50; i++)
@@ -493,7 +485,7 @@ START_TEST(test_killed)
 	}
 	ck_assert(all);
 	/* The loop keeps turning after the failures: the timer fires. */
-	while (ticks < 3 && now_s() < end)
+	while (ticks < 3 && test_now_s() < end)
 		ev_run(loop, EVRUN_ONCE);
 	ev_timer_stop(loop, &t);
 	for (size_t i = 0; i < 50; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config-private.h"
+#include "tests/fakes/check-util.h"
 
 /* A minimal valid policy, for cases that vary one thing elsewhere. */
 #define MINIMAL                                                                          \
@@ -941,8 +942,6 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("values");
 	tcase_add_loop_test(tc, test_duration_parse, 0, sizeof(durations) / sizeof(durations[0]));
@@ -974,9 +973,5 @@ int main(void)
 	tcase_add_test(tc, test_missing_file);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "tests/fakes/check-util.h"
 
 #include "engine-vectors.h"
 
@@ -1985,8 +1986,6 @@ int main(void)
 {
 	Suite *s = suite_create("engine");
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	tc = tcase_create("capacity");
 	tcase_add_loop_test(tc, test_capacity, 0, N_ELEM(cases));
@@ -2022,9 +2021,5 @@ int main(void)
 	tcase_add_test(tc, test_load_mutations);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }

@@ -21,6 +21,7 @@
 
 #include "http/http.h"
 #include "autoscalerd/ev-glue.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-http.h"
 #include "tests/fakes/fake-raw.h"
 #include "tests/fakes/fake-tls.h"
@@ -83,21 +84,12 @@ static void teardown(void)
  * it. */
 static void tmp_setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-http-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-http");
 }
 
 static void tmp_teardown(void)
 {
-	static const char *const names[] = { "token", "token.new", "password", "ca.pem",
-					     "cert.pem", "key.pem" };
-	char p[128];
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
-		unlink(p);
-	}
-	rmdir(tmpdir);
+	test_rm_tree(tmpdir);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -227,15 +219,11 @@ static void fetch(const http_request_opts_t *o, struct res *r)
 	run_until(&r->done, 1);
 }
 
+/* tmpdir/name, its path left in path. */
 static void write_file(const char *name, const char *text, char *path, size_t size)
 {
-	FILE *f;
-
 	snprintf(path, size, "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
-	ck_assert_int_eq(fclose(f), 0);
+	check_write_file(path, text, 0644);
 }
 
 /* ---- responses -------------------------------------------------------------------------- */
@@ -1590,11 +1578,5 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(http_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(http_suite(), CK_ENV);
 }

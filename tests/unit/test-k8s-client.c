@@ -22,6 +22,7 @@
 
 #include "autoscalerd/ev-glue.h"
 #include "k8s/k8s.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-http.h"
 
 static struct ev_loop *loop;
@@ -42,9 +43,7 @@ static void setup(void)
 {
 	http_client_opts_t o = { 0 };
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-k8s-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-k8s");
 	loop = ev_loop_new(EVFLAG_AUTO);
 	ev_glue_init(&glue, loop);
 	o.loop = ev_glue_loop(&glue);
@@ -58,14 +57,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[PATH_MAX + 16];
-
 	http = http_client_free(http);
 	ev_glue_stop(&glue);
 	ev_loop_destroy(loop);
 	srv = fake_http_stop(srv);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(test_rm_tree(tmpdir), 0);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -797,11 +793,5 @@ static Suite *k8s_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(k8s_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(k8s_suite(), CK_ENV);
 }

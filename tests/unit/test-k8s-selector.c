@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "k8s/k8s.h"
+#include "tests/fakes/check-util.h"
 
 /* ---- what parses, and its canonical form ------------------------------------------------ */
 
@@ -248,11 +249,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(suite(), CK_ENV);
 }

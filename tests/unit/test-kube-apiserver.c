@@ -24,8 +24,10 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-tls.h"
 #include "tests/fakes/kube-apiserver.h"
+#include "tests/fakes/test-util.h"
 
 #define SA KUBE_FAKE_SA
 #define SA_TOKEN "sa-token-0123456789abcdef"
@@ -111,40 +113,21 @@ static void setup_tls(void)
 	start(&o);
 }
 
-/* Threads of this process (the test's own and any the fake left behind). */
-static int threads(void)
-{
-	FILE *fp = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-
-	while (fp && fgets(line, sizeof(line), fp))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	if (fp)
-		fclose(fp);
-	return n;
-}
-
 static void teardown(void)
 {
 	kf = kube_fake_stop(kf);
 	/* stop joined every thread of the fake, and the tests joined theirs */
-	ck_assert_int_eq(threads(), 1);
+	ck_assert_int_eq(test_threads(), 1);
 }
 
 static void tmp_setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-kube-apiserver-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-kube-apiserver");
 }
 
 static void tmp_teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	(void)!system(cmd);
+	test_rm_tree(tmpdir);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------*/
@@ -287,38 +270,16 @@ static struct resp send_json(const char *method, const char *path, const char *t
 
 #define MERGE "application/merge-patch+json"
 
-/* A dotted path into JSON ("metadata.name", "items.0.metadata.name"). */
-static const cJSON *jget(const cJSON *j, const char *path)
-{
-	char key[256];
-
-	while (j && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		char *end;
-		long i;
-
-		snprintf(key, sizeof(key), "%.*s", (int)n, path);
-		i = strtol(key, &end, 10);
-		if (cJSON_IsArray(j) && *end == '\0')
-			j = cJSON_GetArrayItem(j, (int)i);
-		else
-			j = cJSON_GetObjectItemCaseSensitive(j, key);
-		path += n + (dot ? 1 : 0);
-	}
-	return j;
-}
-
 static const char *jstr(const cJSON *j, const char *path)
 {
-	const cJSON *v = jget(j, path);
+	const cJSON *v = test_json_get(j, path);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static double jnum(const cJSON *j, const char *path)
 {
-	const cJSON *v = jget(j, path);
+	const cJSON *v = test_json_get(j, path);
 
 	ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", path);
 	return v->valuedouble;
@@ -334,7 +295,7 @@ static void check_status(const struct resp *r, long code, const char *reason, co
 	ck_assert_ptr_nonnull(r->json);
 	ck_assert_str_eq(jstr(r->json, "kind"), "Status");
 	ck_assert_str_eq(jstr(r->json, "apiVersion"), "v1");
-	ck_assert(cJSON_IsObject(jget(r->json, "metadata")));
+	ck_assert(cJSON_IsObject(test_json_get(r->json, "metadata")));
 	ck_assert_str_eq(jstr(r->json, "status"), "Failure");
 	ck_assert_str_eq(jstr(r->json, "reason"), reason);
 	ck_assert_int_eq((long)jnum(r->json, "code"), code);
@@ -357,7 +318,7 @@ static void item_names(const cJSON *list, char *buf, size_t size)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	cJSON_ArrayForEach(it, jget(list, "items"))
+	cJSON_ArrayForEach(it, test_json_get(list, "items"))
 		n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "," : "",
 				      jstr(it, "metadata.name"));
 }
@@ -524,7 +485,7 @@ START_TEST(test_authentication)
 
 	r = get("/api/v1/nodes", NULL);
 	check_status(&r, 401, "Unauthorized", "Unauthorized");
-	ck_assert_ptr_null(jget(r.json, "details"));
+	ck_assert_ptr_null(test_json_get(r.json, "details"));
 	resp_free(&r);
 	r = get("/api/v1/nodes", "not-a-known-token");
 	check_status(&r, 401, "Unauthorized", "Unauthorized");
@@ -1111,7 +1072,7 @@ START_TEST(test_not_found_and_crd)
 	check_ok(&r, 200);
 	ck_assert_str_eq(jstr(r.json, "kind"), "HorizontalPodAutoscalerList");
 	ck_assert_str_eq(jstr(r.json, "apiVersion"), "autoscaling/v2");
-	ck_assert_ptr_null(jget(r.json, "items.0.kind"));
+	ck_assert_ptr_null(test_json_get(r.json, "items.0.kind"));
 	ck_assert_str_eq(jstr(r.json, "items.0.spec.scaleTargetRef.kind"), "Deployment");
 	ck_assert_str_eq(jstr(r.json, "items.0.spec.scaleTargetRef.name"), "llama");
 	resp_free(&r);
@@ -1201,7 +1162,7 @@ START_TEST(test_selectors)
 		check_ok(&r, 200);
 		item_names(r.json, names, sizeof(names));
 		ck_assert_str_eq(names, "p-a,p-b,p-d");
-		ck_assert_ptr_null(jget(r.json, "items.0.kind"));
+		ck_assert_ptr_null(test_json_get(r.json, "items.0.kind"));
 		ck_assert_str_eq(jstr(r.json, "items.0.spec.nodeName"), "n1");
 		ck_assert_str_eq(jstr(r.json, "items.0.status.conditions.0.type"), "Ready");
 		ck_assert_str_eq(jstr(r.json, "items.0.status.conditions.0.status"), "True");
@@ -1225,12 +1186,12 @@ START_TEST(test_selectors)
 		check_ok(&r, 200);
 		item_names(r.json, names, sizeof(names));
 		ck_assert_str_eq(names, "n1");
-		ann = jget(r.json, "items.0.metadata.annotations");
+		ann = test_json_get(r.json, "items.0.metadata.annotations");
 		ck_assert_str_eq(
 			cJSON_GetObjectItemCaseSensitive(ann, "oci.oraclecloud.com/node-pool-id")
 				->valuestring,
 			"ocid1.nodepool.oc1..pool1");
-		alloc = jget(r.json, "items.0.status.allocatable");
+		alloc = test_json_get(r.json, "items.0.status.allocatable");
 		ck_assert_str_eq(
 			cJSON_GetObjectItemCaseSensitive(alloc, "nvidia.com/gpu")->valuestring,
 			"2");
@@ -1242,7 +1203,7 @@ START_TEST(test_selectors)
 		check_ok(&r, 200);
 		item_names(r.json, names, sizeof(names));
 		ck_assert_str_eq(names, "n2");
-		ck_assert(cJSON_IsTrue(jget(r.json, "items.0.spec.unschedulable")));
+		ck_assert(cJSON_IsTrue(test_json_get(r.json, "items.0.spec.unschedulable")));
 		ck_assert_str_eq(jstr(r.json, "items.0.status.conditions.0.status"), "False");
 		resp_free(&r);
 	}
@@ -1269,7 +1230,7 @@ START_TEST(test_pod_and_node_patch)
 	free(s);
 	/* merged: the annotation that was there stays */
 	ck_assert_str_eq(
-		cJSON_GetObjectItemCaseSensitive(jget(j, "metadata.annotations"),
+		cJSON_GetObjectItemCaseSensitive(test_json_get(j, "metadata.annotations"),
 						 "controller.kubernetes.io/pod-deletion-cost")
 			->valuestring,
 		"-100");
@@ -1279,7 +1240,7 @@ START_TEST(test_pod_and_node_patch)
 	r = send_json("PATCH", "/api/v1/namespaces/default/pods/p-a", SA_TOKEN, MERGE,
 		      "{\"metadata\":{\"annotations\":{\"keep\":null}}}");
 	check_ok(&r, 200);
-	ck_assert_ptr_null(jget(r.json, "metadata.annotations.keep"));
+	ck_assert_ptr_null(test_json_get(r.json, "metadata.annotations.keep"));
 	resp_free(&r);
 	/* an annotation is a string */
 	r = send_json("PATCH", "/api/v1/namespaces/default/pods/p-a", SA_TOKEN, MERGE,
@@ -1295,7 +1256,7 @@ START_TEST(test_pod_and_node_patch)
 		      "application/strategic-merge-patch+json",
 		      "{\"spec\":{\"unschedulable\":true}}");
 	check_ok(&r, 200);
-	ck_assert(cJSON_IsTrue(jget(r.json, "spec.unschedulable")));
+	ck_assert(cJSON_IsTrue(test_json_get(r.json, "spec.unschedulable")));
 	resp_free(&r);
 	r = send_json("PATCH", "/api/v1/nodes/n1", SA_TOKEN, MERGE,
 		      "{\"spec\":{\"unschedulable\":\"yes\"}}");
@@ -1304,7 +1265,7 @@ START_TEST(test_pod_and_node_patch)
 	r = send_json("PATCH", "/api/v1/nodes/n1", SA_TOKEN, MERGE,
 		      "{\"spec\":{\"unschedulable\":null}}");
 	check_ok(&r, 200);
-	ck_assert_ptr_null(jget(r.json, "spec.unschedulable"));
+	ck_assert_ptr_null(test_json_get(r.json, "spec.unschedulable"));
 	resp_free(&r);
 	/* a CRD takes no strategic merge patch */
 	ck_assert_int_eq(kube_fake_set_admin(kf, SA, true), 0);
@@ -1378,7 +1339,7 @@ START_TEST(test_watch_events_in_order)
 			/* the previous content: the object as it was when it still matched */
 			ck_assert_str_eq(jstr(j, "object.metadata.labels.app"), "llama");
 		if (i == 4)
-			ck_assert_ptr_null(jget(j, "object.spec"));
+			ck_assert_ptr_null(test_json_get(j, "object.spec"));
 		cJSON_Delete(j);
 	}
 	ck_assert_uint_eq(last, kube_fake_resource_version(kf));
@@ -1575,7 +1536,7 @@ START_TEST(test_events)
 		check_status(&r, 422, "Invalid", NULL);
 		ck_assert(strstr(jstr(r.json, "message"), " is invalid: "));
 		ck_assert_str_eq(jstr(r.json, "details.kind"), "Event");
-		cJSON_ArrayForEach(c, jget(r.json, "details.causes"))
+		cJSON_ArrayForEach(c, test_json_get(r.json, "details.causes"))
 			found = found || (strcmp(jstr(c, "field"), required[i].field) == 0 &&
 					  strcmp(jstr(c, "reason"), required[i].reason) == 0);
 		ck_assert_msg(found, "no cause %s for %s", required[i].field, r.body);
@@ -1606,7 +1567,7 @@ START_TEST(test_events)
 		     "alphanumeric characters, '-', '_' or '.', and must start and end with an "
 		     "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
 		     "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')]");
-	ck_assert_int_eq(cJSON_GetArraySize(jget(r.json, "details.causes")), 3);
+	ck_assert_int_eq(cJSON_GetArraySize(test_json_get(r.json, "details.causes")), 3);
 	resp_free(&r);
 
 	/* eventTime is a MicroTime: six fractional digits, or the body does not decode */
@@ -1754,7 +1715,7 @@ START_TEST(test_ssar)
 	check_ok(&r, 201);
 	ck_assert_str_eq(jstr(r.json, "kind"), "SelfSubjectAccessReview");
 	ck_assert_str_eq(jstr(r.json, "spec.resourceAttributes.verb"), "patch");
-	ck_assert(cJSON_IsTrue(jget(r.json, "status.allowed")));
+	ck_assert(cJSON_IsTrue(test_json_get(r.json, "status.allowed")));
 	ck_assert_str_eq(jstr(r.json, "status.reason"),
 			 "RBAC: allowed by ClusterRoleBinding \"autoscalerd\" of ClusterRole "
 			 "\"autoscalerd\" to ServiceAccount \"autoscalerd/kube-system\"");
@@ -1764,7 +1725,7 @@ START_TEST(test_ssar)
 		"\"group\":\"coordination.k8s.io\",\"resource\":\"leases\","
 		"\"name\":\"autoscalerd\"}");
 	check_ok(&r, 201);
-	ck_assert(cJSON_IsTrue(jget(r.json, "status.allowed")));
+	ck_assert(cJSON_IsTrue(test_json_get(r.json, "status.allowed")));
 	ck_assert_str_eq(jstr(r.json, "status.reason"),
 			 "RBAC: allowed by RoleBinding \"autoscalerd/kube-system\" of Role "
 			 "\"autoscalerd\" to ServiceAccount \"autoscalerd/kube-system\"");
@@ -1772,12 +1733,12 @@ START_TEST(test_ssar)
 	r = ssar("\"resourceAttributes\":{\"namespace\":\"default\",\"verb\":\"delete\","
 		 "\"resource\":\"pods\"}");
 	check_ok(&r, 201);
-	ck_assert(cJSON_IsFalse(jget(r.json, "status.allowed")));
-	ck_assert_ptr_null(jget(r.json, "status.reason"));
+	ck_assert(cJSON_IsFalse(test_json_get(r.json, "status.allowed")));
+	ck_assert_ptr_null(test_json_get(r.json, "status.reason"));
 	resp_free(&r);
 	r = ssar("\"nonResourceAttributes\":{\"path\":\"/metrics\",\"verb\":\"get\"}");
 	check_ok(&r, 201);
-	ck_assert(cJSON_IsFalse(jget(r.json, "status.allowed")));
+	ck_assert(cJSON_IsFalse(test_json_get(r.json, "status.allowed")));
 	resp_free(&r);
 	r = ssar("\"user\":\"x\"");
 	check_status(&r, 422, "Invalid", NULL);
@@ -1963,14 +1924,10 @@ static Suite *kube_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
+	int status;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(kube_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run(kube_suite(), CK_ENV);
 	curl_global_cleanup();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

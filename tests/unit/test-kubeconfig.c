@@ -5,7 +5,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <unistd.h>
 
 #include "k8s/kubeconfig.h"
+#include "tests/fakes/check-util.h"
+#include "tests/fakes/test-util.h"
 
 /* PEM, and its standard base64 with "==", no and "=" padding. */
 #define CA_PEM "-----BEGIN CERTIFICATE-----\nMIIBCA\n-----END CERTIFICATE-----\n"
@@ -60,24 +61,9 @@
 static char tmp[256];
 static char err[K8S_ERROR_MAX];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
-	char home[300];
-
-	snprintf(tmp, sizeof(tmp), "%s/test-kubeconfig-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	snprintf(home, sizeof(home), "%s/home", tmp);
-	ck_assert_int_eq(mkdir(home, 0700), 0);
-	setenv("HOME", home, 1);
+	check_tmp_home(tmp, sizeof(tmp), "test-kubeconfig");
 	unsetenv("KUBECONFIG");
 	unsetenv("KUBERNETES_SERVICE_HOST");
 	unsetenv("KUBERNETES_SERVICE_PORT");
@@ -86,18 +72,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(tmp);
 }
 
-/* tmp/rel, in one of a few rotating buffers. */
+/* tmp/rel (test_path). */
 static const char *at(const char *rel)
 {
-	static char bufs[8][512];
-	static unsigned next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmp, rel);
-	return b;
+	return test_path(tmp, rel);
 }
 
 /* Writes tmp/rel (its folder made first, one level deep). */
@@ -915,14 +896,6 @@ START_TEST(test_no_secret_in_errors)
 }
 END_TEST
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 START_TEST(test_billion_laughs)
 {
 	static const char lol[] =
@@ -936,10 +909,10 @@ START_TEST(test_billion_laughs)
 		"h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
 		"i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
 		"current-context: *i\n";
-	double t0 = now_s();
+	double t0 = test_now_s();
 
 	parse_fails(lol, NULL, -EINVAL, NAME ":2:8: invalid YAML: YAML aliases are not supported");
-	ck_assert_double_lt(now_s() - t0, 1.0);
+	ck_assert_double_lt(test_now_s() - t0, 1.0);
 }
 END_TEST
 
@@ -1212,11 +1185,5 @@ static Suite *kubeconfig_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(kubeconfig_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(kubeconfig_suite(), CK_NORMAL);
 }

@@ -35,7 +35,9 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/oci-api.h"
+#include "tests/fakes/test-util.h"
 
 #define TENANCY "ocid1.tenancy.oc1..testtenancy"
 #define USER "ocid1.user.oc1..testuser"
@@ -487,38 +489,16 @@ static struct resp signed_req(const char *method, const char *target, const char
 	return send_req(&q);
 }
 
-/* A dotted path into JSON ("nodes.0.id"). */
-static const cJSON *jget(const cJSON *j, const char *path)
-{
-	char key[256];
-
-	while (j && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		char *end;
-		long i;
-
-		snprintf(key, sizeof(key), "%.*s", (int)n, path);
-		i = strtol(key, &end, 10);
-		if (cJSON_IsArray(j) && *end == '\0')
-			j = cJSON_GetArrayItem(j, (int)i);
-		else
-			j = cJSON_GetObjectItemCaseSensitive(j, key);
-		path += n + (dot ? 1 : 0);
-	}
-	return j;
-}
-
 static const char *jstr(const cJSON *j, const char *path)
 {
-	const cJSON *v = jget(j, path);
+	const cJSON *v = test_json_get(j, path);
 
 	return cJSON_IsString(v) ? v->valuestring : "(none)";
 }
 
 static double jnum(const cJSON *j, const char *path)
 {
-	const cJSON *v = jget(j, path);
+	const cJSON *v = test_json_get(j, path);
 
 	ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", path);
 	return v->valuedouble;
@@ -531,7 +511,7 @@ static void check_error(const struct resp *r, long status, const char *code)
 		      r->body ? r->body : "");
 	ck_assert_ptr_nonnull(r->json);
 	ck_assert_str_eq(jstr(r->json, "code"), code);
-	ck_assert(cJSON_IsString(jget(r->json, "message")));
+	ck_assert(cJSON_IsString(test_json_get(r->json, "message")));
 	ck_assert(strlen(jstr(r->json, "message")) > 0);
 }
 
@@ -580,20 +560,6 @@ static cJSON *jwt_payload(const char *token)
 
 /* ---- fixture ---------------------------------------------------------------------------*/
 
-static int threads(void)
-{
-	FILE *fp = fopen("/proc/self/status", "r");
-	char line[256];
-	int n = -1;
-
-	while (fp && fgets(line, sizeof(line), fp))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	if (fp)
-		fclose(fp);
-	return n;
-}
-
 static void start(const fake_oci_opts_t *o)
 {
 	fake_oci_pool_t p = { .id = POOL, .size = 2 };
@@ -606,7 +572,7 @@ static void start(const fake_oci_opts_t *o)
 static void teardown(void)
 {
 	fo = fake_oci_stop(fo);
-	ck_assert_int_eq(threads(), 1); /* stop joined every thread of the fake */
+	ck_assert_int_eq(test_threads(), 1); /* stop joined every thread of the fake */
 }
 
 /* ---- signatures ------------------------------------------------------------------------*/
@@ -850,7 +816,7 @@ START_TEST(test_session_tokens)
 	pl = jwt_payload(token);
 	ck_assert_double_eq(jnum(pl, "exp") - jnum(pl, "iat"), 600);
 	ck_assert(jnum(pl, "exp") >= (double)time(NULL) + 590);
-	ck_assert(cJSON_IsString(jget(pl, "sub")));
+	ck_assert(cJSON_IsString(test_json_get(pl, "sub")));
 	cJSON_Delete(pl);
 	snprintf(kid, sizeof(kid), "ST$%s", token);
 	r = send_req(&q);
@@ -932,16 +898,17 @@ START_TEST(test_pool_get)
 	ck_assert(strncmp(jstr(r.json, "compartmentId"), "ocid1.compartment.", 18) == 0);
 	ck_assert(strncmp(jstr(r.json, "kubernetesVersion"), "v1.", 3) == 0);
 	ck_assert_double_eq(jnum(r.json, "nodeConfigDetails.size"), 2);
-	ck_assert(cJSON_IsString(jget(r.json, "nodeConfigDetails.placementConfigs.0.availabilityDomain")));
-	ck_assert_int_eq(cJSON_GetArraySize(jget(r.json, "nodes")), 2);
+	ck_assert(cJSON_IsString(
+		test_json_get(r.json, "nodeConfigDetails.placementConfigs.0.availabilityDomain")));
+	ck_assert_int_eq(cJSON_GetArraySize(test_json_get(r.json, "nodes")), 2);
 	ck_assert_str_eq(jstr(r.json, "nodes.0.id"), id0);
 	ck_assert_str_eq(jstr(r.json, "nodes.1.id"), id1);
 	ck_assert_str_eq(jstr(r.json, "nodes.0.lifecycleState"), "ACTIVE");
 	ck_assert_str_eq(jstr(r.json, "nodes.0.nodePoolId"), POOL);
-	ck_assert(cJSON_IsString(jget(r.json, "nodes.0.name")));
-	ck_assert(cJSON_IsString(jget(r.json, "nodes.0.privateIp")));
-	ck_assert(cJSON_IsString(jget(r.json, "nodes.0.availabilityDomain")));
-	ck_assert_ptr_null(jget(r.json, "nodes.0.nodeError"));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "nodes.0.name")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "nodes.0.privateIp")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "nodes.0.availabilityDomain")));
+	ck_assert_ptr_null(test_json_get(r.json, "nodes.0.nodeError"));
 	r2 = signed_req("GET", CE "/nodePools/" POOL, NULL, NULL);
 	ck_assert_str_ne(r.request_id, r2.request_id);
 	ck_assert_str_eq(r.etag, r2.etag); /* reads change nothing */
@@ -956,15 +923,15 @@ START_TEST(test_pool_get)
 	ck_assert_str_eq(jstr(r.json, "nodes.1.lifecycleState"), "FAILING");
 	ck_assert_str_eq(jstr(r.json, "nodes.1.nodeError.code"), "LimitExceeded");
 	ck_assert_str_eq(jstr(r.json, "nodes.1.nodeError.message"), "service limit reached");
-	ck_assert(cJSON_IsString(jget(r.json, "nodes.1.nodeError.status")));
-	ck_assert(cJSON_IsString(jget(r.json, "nodes.1.nodeError.opc-request-id")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "nodes.1.nodeError.status")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "nodes.1.nodeError.opc-request-id")));
 	resp_free(&r);
 	ck_assert_int_eq(fake_oci_pool_nodes(fo, POOL, "FAILING"), 1);
 	ck_assert_int_eq(fake_oci_pool_nodes(fo, POOL, "ACTIVE"), 1);
 	ck_assert_int_eq(fake_oci_pool_nodes(fo, POOL, NULL), 2);
 	ck_assert_int_eq(fake_oci_set_node(fo, POOL, id1, NULL, NULL, NULL), 0);
 	r = signed_req("GET", CE "/nodePools/" POOL, NULL, NULL);
-	ck_assert_ptr_null(jget(r.json, "nodes.1.nodeError"));
+	ck_assert_ptr_null(test_json_get(r.json, "nodes.1.nodeError"));
 	ck_assert_str_eq(jstr(r.json, "nodes.1.lifecycleState"), "FAILING");
 	resp_free(&r);
 	ck_assert_int_eq(fake_oci_set_node(fo, POOL, "nope", "ACTIVE", NULL, NULL), -ENOENT);
@@ -1067,10 +1034,10 @@ START_TEST(test_pool_update)
 		ck_assert_str_eq(jstr(r.json, "status"), "ACCEPTED");
 		ck_assert_str_eq(jstr(r.json, "resources.0.identifier"), POOL);
 		ck_assert_str_eq(jstr(r.json, "resources.0.entityType"), "nodepool");
-		ck_assert(cJSON_IsString(jget(r.json, "resources.0.actionType")));
-		ck_assert(cJSON_IsString(jget(r.json, "compartmentId")));
-		ck_assert(cJSON_IsString(jget(r.json, "timeAccepted")));
-		ck_assert_ptr_null(jget(r.json, "timeFinished"));
+		ck_assert(cJSON_IsString(test_json_get(r.json, "resources.0.actionType")));
+		ck_assert(cJSON_IsString(test_json_get(r.json, "compartmentId")));
+		ck_assert(cJSON_IsString(test_json_get(r.json, "timeAccepted")));
+		ck_assert_ptr_null(test_json_get(r.json, "timeFinished"));
 		resp_free(&r);
 		r = signed_req("GET", CE "/workRequests/ocid1.clustersworkrequest.oc1..nope", NULL,
 			       NULL);
@@ -1244,8 +1211,8 @@ START_TEST(test_lifecycles)
 	ck_assert_int_eq(fake_oci_pool_nodes(fo, POOL, "ACTIVE"), 3);
 	r = signed_req("GET", path, NULL, NULL);
 	ck_assert_str_eq(jstr(r.json, "status"), "SUCCEEDED");
-	ck_assert(cJSON_IsString(jget(r.json, "timeStarted")));
-	ck_assert(cJSON_IsString(jget(r.json, "timeFinished")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "timeStarted")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "timeFinished")));
 	ck_assert_str_eq(jstr(r.json, "resources.0.actionType"), "UPDATED");
 	resp_free(&r);
 
@@ -1258,7 +1225,7 @@ START_TEST(test_lifecycles)
 	done = false;
 	for (deadline = now_ms() + WAIT_MS; !done && now_ms() < deadline;) {
 		r = signed_req("GET", CE "/nodePools/" POOL, NULL, NULL);
-		done = cJSON_GetArraySize(jget(r.json, "nodes")) == 2 &&
+		done = cJSON_GetArraySize(test_json_get(r.json, "nodes")) == 2 &&
 		       strcmp(jstr(r.json, "lifecycleState"), "ACTIVE") == 0;
 		if (done) {
 			ck_assert_str_ne(jstr(r.json, "nodes.0.id"), id1);
@@ -1495,7 +1462,7 @@ START_TEST(test_federation)
 
 	r = federate(leaf_key, kid, body);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsString(jget(r.json, "token")));
+	ck_assert(cJSON_IsString(test_json_get(r.json, "token")));
 	ck_assert_int_eq(fake_oci_tokens_issued(fo, false), 1);
 	ck_assert_int_eq(fake_oci_tokens_issued(fo, true), 0);
 	pl = jwt_payload(jstr(r.json, "token"));
@@ -1642,11 +1609,11 @@ START_TEST(test_proxymux)
 	free(inner);
 	j = cJSON_Parse((char *)dec);
 	free(dec);
-	ck_assert(cJSON_IsString(jget(j, "token")));
+	ck_assert(cJSON_IsString(test_json_get(j, "token")));
 	ck_assert(strncmp(jstr(j, "token"), "ST$", 3) == 0);
 	pl = jwt_payload(jstr(j, "token") + 3);
-	ck_assert(cJSON_IsNumber(jget(pl, "iat")));
-	ck_assert(cJSON_IsNumber(jget(pl, "exp")));
+	ck_assert(cJSON_IsNumber(test_json_get(pl, "iat")));
+	ck_assert(cJSON_IsNumber(test_json_get(pl, "exp")));
 	ck_assert_double_eq(jnum(pl, "exp") - jnum(pl, "iat"), 3600);
 	ck_assert_str_eq(jstr(pl, "res_tenant"), fake_oci_instance_tenancy(fo));
 	cJSON_Delete(pl);
@@ -2091,8 +2058,7 @@ static Suite *oci_fake_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
+	int status;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	api_key = EVP_RSA_gen(1024);
@@ -2103,14 +2069,11 @@ int main(void)
 	session_pub_pem = public_pem(session_key);
 	if (!api_pub_pem || !session_pub_pem)
 		return EXIT_FAILURE;
-	sr = srunner_create(oci_fake_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run(oci_fake_suite(), CK_ENV);
 	free(api_pub_pem);
 	free(session_pub_pem);
 	EVP_PKEY_free(api_key);
 	EVP_PKEY_free(session_key);
 	curl_global_cleanup();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

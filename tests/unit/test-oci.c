@@ -10,7 +10,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "oci/oci.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/run-cli.h"
 
 /* ---- tests/vectors/oci/README.md ---------------------------------------------------------- */
@@ -73,24 +73,9 @@
 static char tmp[256];
 static char err[HTTP_ERROR_MAX];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
-	char home[300];
-
-	snprintf(tmp, sizeof(tmp), "%s/test-oci-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	snprintf(home, sizeof(home), "%s/home", tmp);
-	ck_assert_int_eq(mkdir(home, 0700), 0);
-	setenv("HOME", home, 1);
+	check_tmp_home(tmp, sizeof(tmp), "test-oci");
 	unsetenv("OCI_CLI_CONFIG_FILE");
 	unsetenv("OCI_CONFIG_FILE");
 	unsetenv("OCI_CLI_PROFILE");
@@ -99,18 +84,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(tmp);
 }
 
-/* tmp/rel, in one of a few rotating buffers. */
+/* tmp/rel (test_path). */
 static const char *at(const char *rel)
 {
-	static char bufs[8][512];
-	static unsigned next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmp, rel);
-	return b;
+	return test_path(tmp, rel);
 }
 
 static void put_n(const char *path, const void *data, size_t len, mode_t mode)
@@ -1484,11 +1464,5 @@ static Suite *oci_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(oci_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(oci_suite(), CK_NORMAL);
 }

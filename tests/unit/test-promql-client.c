@@ -24,6 +24,7 @@
 #include "http/http.h"
 #include "promql/promql-check.h"
 #include "promql/promql.h"
+#include "tests/fakes/check-util.h"
 #include "tests/fakes/fake-http.h"
 #include "tests/fakes/fake-raw.h"
 
@@ -1387,17 +1388,12 @@ static void teardown(void)
 
 static void tmp_setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-promql-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	check_tmpdir(tmpdir, sizeof(tmpdir), "test-promql");
 }
 
 static void tmp_teardown(void)
 {
-	char p[128];
-
-	snprintf(p, sizeof(p), "%s/token", tmpdir);
-	unlink(p);
-	rmdir(tmpdir);
+	test_rm_tree(tmpdir);
 }
 
 /* ---- the client: helpers ---------------------------------------------------------------- */
@@ -2509,11 +2505,5 @@ static Suite *promql_client_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(promql_client_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(promql_client_suite(), CK_ENV);
 }

@@ -12,6 +12,7 @@
 
 #include "promql/promql-check.h"
 #include "promql/promql-private.h"
+#include "tests/fakes/check-util.h"
 
 /* Checks expr[0..len) in a buffer of exactly that size, so that reading past the end
  * shows under valgrind and ASan. */
@@ -750,9 +751,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("promql");
-	SRunner *sr;
 	TCase *tc;
-	int failed;
 
 	tc = tcase_create("check");
 	tcase_add_loop_test(tc, test_valid, 0, sizeof(valid) / sizeof(valid[0]));
@@ -770,9 +769,5 @@ int main(void)
 	tcase_add_test(tc, test_long_message);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s, CK_NORMAL);
 }

@@ -14,6 +14,7 @@
 
 #include "config/config-private.h"
 #include "config/config.h"
+#include "tests/fakes/check-util.h"
 
 #define POD "recipe_pod_autoscaling_params"
 #define NODE "recipe_node_autoscaling_params"
@@ -1009,11 +1010,5 @@ static Suite *recipe_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(recipe_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(recipe_suite(), CK_NORMAL);
 }
