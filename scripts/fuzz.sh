@@ -8,6 +8,7 @@
 # timeout or OOM, after printing the input (path and bytes in hex) and the report.
 #
 #   FUZZ_SECONDS   seconds per target (default 60)
+#   FUZZ_JOBS      targets fuzzed at once (default: the number of CPUs)
 #   FUZZ_BUILD     build directory (default build-fuzz)
 #
 # Inputs the run added live in build-fuzz/fuzz-work/NAME/corpus/; to keep the useful ones,
@@ -17,12 +18,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 BUILD=${FUZZ_BUILD:-build-fuzz}
 HEX_MAX=4096 # bytes of a finding printed in hex
 
 case $FUZZ_SECONDS in
 '' | *[!0-9]*)
 	echo "fuzz.sh: FUZZ_SECONDS must be a whole number of seconds, not '$FUZZ_SECONDS'" >&2
+	exit 2
+	;;
+esac
+case $FUZZ_JOBS in
+'' | *[!0-9]* | 0)
+	echo "fuzz.sh: FUZZ_JOBS must be a whole number above 0, not '$FUZZ_JOBS'" >&2
 	exit 2
 	;;
 esac
@@ -53,29 +61,31 @@ if [ ${#sources[@]} -eq 0 ]; then
 	exit 2
 fi
 
-failed=()
-summary=()
-for src in "${sources[@]}"; do
+# One target: fuzz it, then write what it found to $work/report (printed later, in order)
+# and "ok LINE" or "FAIL LINE" to $work/result.
+fuzz_one() {
+	local src=$1 target name exe seeds work args dict status last execs rate cov ft corp
+	local line artifacts a size
 	target=$(basename "$src" .c)
 	name=${target#fuzz-}
 	exe="$BUILD/tests/fuzz/$target"
 	seeds="tests/fuzz/corpus/$name"
 	work="$BUILD/fuzz-work/$name"
 
+	rm -rf "$work"
+	mkdir -p "$work/corpus" "$work/artifacts"
+	exec >"$work/report" 2>&1
 	echo
 	echo "=== $target: ${FUZZ_SECONDS}s ==="
 	if [ ! -x "$exe" ]; then
-		echo "fuzz.sh: $exe was not built (is $target listed in tests/fuzz/meson.build?)" >&2
-		failed+=("$target (not built)")
-		continue
+		echo "fuzz.sh: $exe was not built (is $target listed in tests/fuzz/meson.build?)"
+		echo "FAIL  $target (not built)" >"$work/result"
+		return
 	fi
-
-	rm -rf "$work"
-	mkdir -p "$work/corpus" "$work/artifacts"
 	if [ -d "$seeds" ]; then
 		cp -R "$seeds/." "$work/corpus/"
 	else
-		echo "fuzz.sh: warning: no seed corpus $seeds, starting empty" >&2
+		echo "fuzz.sh: warning: no seed corpus $seeds, starting empty"
 	fi
 
 	args=(-max_total_time="$FUZZ_SECONDS" -max_len=65536 -timeout=10 -rss_limit_mb=2048
@@ -107,12 +117,11 @@ for src in "${sources[@]}"; do
 
 	artifacts=("$work"/artifacts/*)
 	if [ "$status" -eq 0 ] && [ ${#artifacts[@]} -eq 0 ]; then
-		summary+=("ok    $line")
-		continue
+		echo "ok    $line" >"$work/result"
+		return
 	fi
 
-	summary+=("FAIL  $line")
-	failed+=("$target")
+	echo "FAIL  $line" >"$work/result"
 	echo "--- $target FAILED (exit status $status); end of its log ($work/log):"
 	tail -n 80 "$work/log"
 	for a in "${artifacts[@]}"; do
@@ -124,6 +133,33 @@ for src in "${sources[@]}"; do
 		fi
 		echo "    reproduce: $exe $a"
 	done
+}
+
+# FUZZ_JOBS targets at a time (each libFuzzer run is one process on one core): the time
+# per target stays FUZZ_SECONDS, the wall time shrinks.
+running=0
+for src in "${sources[@]}"; do
+	if [ "$running" -ge "$FUZZ_JOBS" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	fuzz_one "$src" &
+	running=$((running + 1))
+done
+wait
+
+failed=()
+summary=()
+for src in "${sources[@]}"; do
+	target=$(basename "$src" .c)
+	work="$BUILD/fuzz-work/${target#fuzz-}"
+	cat "$work/report" 2>/dev/null || echo "fuzz.sh: $target left no report"
+	result=$(cat "$work/result" 2>/dev/null || echo "FAIL  $target (no result)")
+	summary+=("$result")
+	case $result in
+	ok*) ;;
+	*) failed+=("$target") ;;
+	esac
 done
 
 echo
