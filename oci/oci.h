@@ -296,7 +296,7 @@ typedef struct oci_result {
 	const char *message;    /* OCI's error message or "" */
 	const char *request_id; /* opc-request-id of the last response or "" */
 	const char *error;      /* "" on success, else one line as above */
-	int attempts;
+	int attempts;           /* HTTP requests the call made, etag re-reads included */
 	int64_t elapsed_ms;
 } oci_result_t;
 
@@ -329,7 +329,7 @@ void oci_node_pool_clear(oci_node_pool_t *p); /* frees the fields; leaves it zer
 
 typedef struct oci_work_request {
 	char *id;
-	char *operation_type; /* NODEPOOL_UPDATE, NODEPOOL_DELETE? ("NODEPOOL_..." as sent) */
+	char *operation_type; /* as OCI sends it: NODEPOOL_UPDATE, NODEPOOL_CREATE, ... */
 	char *status;         /* ACCEPTED, IN_PROGRESS, FAILED, SUCCEEDED, CANCELING, CANCELED */
 	double percent_complete; /* -1 when absent */
 } oci_work_request_t;
