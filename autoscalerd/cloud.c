@@ -41,14 +41,19 @@ int cloud_auth_from_config(const config_oci_t *o, http_client_t *http, oci_auth_
 }
 
 int cloud_ce_from_config(const config_oci_t *o, http_client_t *http, oci_auth_t *auth,
-			 oci_ce_t **ret, char *err, size_t errsz)
+			 int64_t timeout_ms, const http_retry_t *retry, oci_ce_t **ret, char *err,
+			 size_t errsz)
 {
 	oci_ce_opts_t co = {
 		.http = http,
 		.auth = auth,
 		.endpoint = o->endpoint,
 		.ca_file = o->ca_file,
+		.timeout_ms = timeout_ms,
 	};
+
+	if (retry)
+		co.retry = *retry;
 
 	return oci_ce_new(&co, ret, err, errsz);
 }

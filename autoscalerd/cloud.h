@@ -15,9 +15,11 @@
  * when set (tests). http may be NULL for api_key and security_token. */
 int cloud_auth_from_config(const config_oci_t *o, http_client_t *http, oci_auth_t **ret,
 			   char *err, size_t errsz);
-/* oci.endpoint, oci.ca_file -> the Container Engine client (auth is not owned). */
+/* oci.endpoint, oci.ca_file -> the Container Engine client (auth is not owned).
+ * timeout_ms 0 and retry NULL: oci/'s defaults. */
 int cloud_ce_from_config(const config_oci_t *o, http_client_t *http, oci_auth_t *auth,
-			 oci_ce_t **ret, char *err, size_t errsz);
+			 int64_t timeout_ms, const http_retry_t *retry, oci_ce_t **ret, char *err,
+			 size_t errsz);
 
 /* The token source of kubernetes.auth: oke: k8s_client_opts_t.token_source =
  * cloud_oke_token_source, token_userdata = an oke_tokens_t. Each request for a token waits

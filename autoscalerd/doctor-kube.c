@@ -99,7 +99,7 @@ static void rbac_line(struct rbac *b)
 	}
 	if (failed) {
 		doctor_line_set(&b->line, false, "FAIL kubernetes rbac %s: the access reviews failed: %s", where,
-		    failed);
+				failed);
 		return;
 	}
 	if (denied) {
@@ -108,7 +108,7 @@ static void rbac_line(struct rbac *b)
 		return;
 	}
 	doctor_line_set(&b->line, true, "ok   kubernetes rbac %s: all %zu rules the daemon needs are allowed",
-	    where, b->n);
+			where, b->n);
 }
 
 static void on_review(const k8s_result_t *r, bool allowed, const char *reason, void *ud)
@@ -134,13 +134,13 @@ static void target_line(struct target *t)
 
 	if (!t->scale_ok)
 		doctor_line_set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s", p->namespace_,
-		    p->deployment, p->name, t->scale);
+				p->deployment, p->name, t->scale);
 	else if (!t->others_ok)
 		doctor_line_set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s", p->namespace_,
-		    p->deployment, p->name, t->others);
+				p->deployment, p->name, t->others);
 	else
 		doctor_line_set(&t->line, true, "ok   deployment %s/%s (policy %s): %s; %s", p->namespace_,
-		    p->deployment, p->name, t->scale, t->others);
+				p->deployment, p->name, t->scale, t->others);
 }
 
 static void target_answered(struct target *t)
@@ -206,13 +206,13 @@ static void not_checked(doctor_kube_t *k, const char *why)
 {
 	for (size_t i = 0; i < k->n_rbac; i++)
 		doctor_line_set(&k->rbac[i].line, false, "FAIL kubernetes rbac %s%s: not checked: %s",
-		    k->rbac[i].ns ? "in namespace " : "cluster-wide",
-		    k->rbac[i].ns ? k->rbac[i].ns : "", why);
+				k->rbac[i].ns ? "in namespace " : "cluster-wide",
+				k->rbac[i].ns ? k->rbac[i].ns : "", why);
 	for (size_t i = 0; i < k->c->n_policies; i++) {
 		const config_policy_t *p = &k->c->policies[i];
 
 		doctor_line_set(&k->targets[i].line, false, "FAIL deployment %s/%s (policy %s): not checked: %s",
-		    p->namespace_, p->deployment, p->name, why);
+				p->namespace_, p->deployment, p->name, why);
 	}
 }
 
@@ -240,7 +240,7 @@ static void send_all(doctor_kube_t *k)
 		if (k8s_get_scale(k->client, t->p->namespace_, t->p->deployment, on_scale, t, NULL,
 				  err, sizeof(err)) < 0) {
 			doctor_line_set(&t->line, false, "FAIL deployment %s/%s (policy %s): %s",
-			    t->p->namespace_, t->p->deployment, t->p->name, err);
+					t->p->namespace_, t->p->deployment, t->p->name, err);
 			continue;
 		}
 		k->pending++;
@@ -265,15 +265,15 @@ static void on_creds(const k8s_result_t *r, bool allowed, const char *reason, vo
 	k->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
 		doctor_line_set(&k->creds, false, "FAIL kubernetes %s: %s; fix: %s", k->context, r->error,
-		    k->oke && r->status == 401 ?
-			    "check kubernetes.oke.cluster_id (OKE tokens name their cluster) "
-			    "and the oci: credentials (doctor --checks oci)" :
-			    fix_for(r->status));
+				k->oke && r->status == 401 ?
+					"check kubernetes.oke.cluster_id (OKE tokens name their cluster) "
+					"and the oci: credentials (doctor --checks oci)" :
+					fix_for(r->status));
 		not_checked(k, "the credentials do not work (see above)");
 		return;
 	}
 	doctor_line_set(&k->creds, true, "ok   kubernetes %s: the API server accepts the credentials (%lld ms)",
-	    k->context, (long long)r->elapsed_ms);
+			k->context, (long long)r->elapsed_ms);
 	send_all(k);
 }
 

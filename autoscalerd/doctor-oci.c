@@ -71,7 +71,7 @@ static void on_pool(const oci_result_t *r, const oci_node_pool_t *pool, void *us
 	k->o->pending--;
 	if (r->outcome != HTTP_SUCCESS) {
 		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): %s; fix: %s",
-		    p->node_pool_id, p->name, r->error, fix_for(r));
+				p->node_pool_id, p->name, r->error, fix_for(r));
 		return;
 	}
 	for (size_t i = 0; i < pool->n_nodes; i++) {
@@ -92,33 +92,33 @@ static void on_pool(const oci_result_t *r, const oci_node_pool_t *pool, void *us
 
 	if (!pool->lifecycle_state || strcmp(pool->lifecycle_state, "ACTIVE")) {
 		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): lifecycleState is %s, not "
-				     "ACTIVE: the daemon will not resize it%s; fix: wait for the "
-				     "running update, or repair the pool in the console",
-		    p->node_pool_id, p->name,
-		    pool->lifecycle_state ? pool->lifecycle_state : "missing", nodes);
+						 "ACTIVE: the daemon will not resize it%s; fix: wait for the "
+						 "running update, or repair the pool in the console",
+				p->node_pool_id, p->name,
+				pool->lifecycle_state ? pool->lifecycle_state : "missing", nodes);
 	} else if (p->node_shape && pool->node_shape && strcmp(p->node_shape, pool->node_shape)) {
 		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): its shape is %s but "
-				     "recipe_node_shape is %s, so GPUs per node would be wrong; fix: "
-				     "set recipe_node_shape: %s, or point node_pool_id at a %s pool",
-		    p->node_pool_id, p->name, pool->node_shape, p->node_shape, pool->node_shape,
-		    p->node_shape);
+						 "recipe_node_shape is %s, so GPUs per node would be wrong; fix: "
+						 "set recipe_node_shape: %s, or point node_pool_id at a %s pool",
+				p->node_pool_id, p->name, pool->node_shape, p->node_shape, pool->node_shape,
+				p->node_shape);
 	} else if (pool->size < 0) {
 		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): it has no "
-				     "nodeConfigDetails.size (a pool sized per subnet or by a "
-				     "cluster autoscaler?); fix: give it a node count in the console",
-		    p->node_pool_id, p->name);
+						 "nodeConfigDetails.size (a pool sized per subnet or by a "
+						 "cluster autoscaler?); fix: give it a node count in the console",
+				p->node_pool_id, p->name);
 	} else if (pool->size < e->min_nodes || pool->size > e->max_nodes) {
 		doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): its size %d is outside "
-				     "[min_nodes %d, max_nodes %d]; fix: resize it, or widen the "
-				     "bounds (the daemon would resize it on its first tick)",
-		    p->node_pool_id, p->name, (int)pool->size, (int)e->min_nodes,
-		    (int)e->max_nodes);
+						 "[min_nodes %d, max_nodes %d]; fix: resize it, or widen the "
+						 "bounds (the daemon would resize it on its first tick)",
+				p->node_pool_id, p->name, (int)pool->size, (int)e->min_nodes,
+				(int)e->max_nodes);
 	} else {
 		doctor_line_set(&k->line, true, "ok   oci node pool %s (policy %s): ACTIVE, shape %s, size %d "
-				    "within [%d, %d], %zu of %zu nodes ACTIVE%s (%lld ms)",
-		    p->node_pool_id, p->name, pool->node_shape ? pool->node_shape : "unknown",
-		    (int)pool->size, (int)e->min_nodes, (int)e->max_nodes, active, pool->n_nodes,
-		    nodes, (long long)r->elapsed_ms);
+						"within [%d, %d], %zu of %zu nodes ACTIVE%s (%lld ms)",
+				p->node_pool_id, p->name, pool->node_shape ? pool->node_shape : "unknown",
+				(int)pool->size, (int)e->min_nodes, (int)e->max_nodes, active, pool->n_nodes,
+				nodes, (long long)r->elapsed_ms);
 	}
 }
 
@@ -131,16 +131,16 @@ static void send_pools(doctor_oci_t *o)
 
 		if (!k->p->node_pool_id) {
 			doctor_line_set(&k->line, false, "FAIL oci node pool (policy %s): "
-					     "recipe_node_autoscaling_params.node_pool_id is not "
-					     "set; fix: set it to the OCID of the pool (ocid1.nodepool."
-					     "...)",
-			    k->p->name);
+							 "recipe_node_autoscaling_params.node_pool_id is not "
+							 "set; fix: set it to the OCID of the pool (ocid1.nodepool."
+							 "...)",
+					k->p->name);
 			continue;
 		}
 		if (oci_ce_get_node_pool(o->ce, k->p->node_pool_id, on_pool, k, NULL, err,
 					 sizeof(err)) < 0) {
 			doctor_line_set(&k->line, false, "FAIL oci node pool %s (policy %s): %s",
-			    k->p->node_pool_id, k->p->name, err);
+					k->p->node_pool_id, k->p->name, err);
 			continue;
 		}
 		o->pending++;
@@ -151,8 +151,8 @@ static void not_checked(doctor_oci_t *o, const char *why)
 {
 	for (size_t i = 0; i < o->n_pools; i++)
 		doctor_line_set(&o->pools[i].line, false, "FAIL oci node pool %s (policy %s): not checked: %s",
-		    o->pools[i].p->node_pool_id ? o->pools[i].p->node_pool_id : "(none)",
-		    o->pools[i].p->name, why);
+				o->pools[i].p->node_pool_id ? o->pools[i].p->node_pool_id : "(none)",
+				o->pools[i].p->name, why);
 }
 
 static const char *creds_fix(oci_auth_mode_t m)
@@ -182,30 +182,22 @@ static void on_ready(const char *error, void *userdata)
 	o->pending--;
 	if (error) {
 		doctor_line_set(&o->creds, false, "FAIL oci credentials %s: %s; fix: %s",
-		    oci_auth_describe(o->auth), error, creds_fix(oci_auth_mode(o->auth)));
+				oci_auth_describe(o->auth), error, creds_fix(oci_auth_mode(o->auth)));
 		not_checked(o, "the credentials do not work (see above)");
 		return;
 	}
 	doctor_line_set(&o->creds, true, "ok   oci credentials %s: ready to sign%s%s",
-	    oci_auth_describe(o->auth), oci_auth_region(o->auth) ? ", region " : "",
-	    oci_auth_region(o->auth) ? oci_auth_region(o->auth) : "");
-	{
-		oci_ce_opts_t co = {
-			.http = o->http,
-			.auth = o->auth,
-			.endpoint = o->c->oci.endpoint,
-			.ca_file = o->c->oci.ca_file,
-			.timeout_ms = DOCTOR_OCI_TIMEOUT_MS,
-			.retry = { .max_attempts = 1 }, /* doctor says what it sees now */
-		};
-
-		if (oci_ce_new(&co, &o->ce, err, sizeof(err)) < 0) {
-			doctor_line_set(&o->creds, false, "FAIL oci credentials %s: %s; fix: check oci.endpoint "
-					      "and oci.ca_file",
-			    oci_auth_describe(o->auth), err);
-			not_checked(o, "no Container Engine client (see above)");
-			return;
-		}
+			oci_auth_describe(o->auth), oci_auth_region(o->auth) ? ", region " : "",
+			oci_auth_region(o->auth) ? oci_auth_region(o->auth) : "");
+	/* one attempt: doctor says what it sees now */
+	if (cloud_ce_from_config(&o->c->oci, o->http, o->auth, DOCTOR_OCI_TIMEOUT_MS,
+				 &(http_retry_t){ .max_attempts = 1 }, &o->ce, err, sizeof(err)) < 0) {
+		doctor_line_set(&o->creds, false,
+				"FAIL oci credentials %s: %s; fix: check oci.endpoint and "
+				"oci.ca_file",
+				oci_auth_describe(o->auth), err);
+		not_checked(o, "no Container Engine client (see above)");
+		return;
 	}
 	send_pools(o);
 }
@@ -231,7 +223,7 @@ int doctor_oci_start(const config_t *c, http_client_t *http, oci_auth_t *auth,
 	*ret = o;
 	if (!o->n_pools) {
 		doctor_line_set(&o->creds, true, "ok   oci: no policy resizes a node pool (none has "
-				     "recipe_node_autoscaling_params): nothing to check");
+						 "recipe_node_autoscaling_params): nothing to check");
 		return 0;
 	}
 	if (!auth) {

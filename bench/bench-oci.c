@@ -18,8 +18,6 @@
 #include <unistd.h>
 
 #include <ev.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "autoscalerd/ev-glue.h"
 #include "oci/oci.h"
@@ -101,20 +99,8 @@ int main(int argc, char **argv)
 		return 2;
 	/* a key (written by OpenSSL: oci.h reads keys, never writes them), its profile, and
 	 * the fake that knows it */
-	{
-		EVP_PKEY *k = EVP_RSA_gen(2048);
-		BIO *bio = BIO_new(BIO_s_mem());
-		char *data;
-		long n;
-
-		if (k && bio && PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) == 1 &&
-		    (n = BIO_get_mem_data(bio, &data)) > 0)
-			pem = strndup(data, (size_t)n);
-		BIO_free(bio);
-		EVP_PKEY_free(k);
-		if (!pem)
-			goto out;
-	}
+	if (!(pem = test_rsa_pem(2048)))
+		goto out;
 	if (oci_key_load_pem(pem, strlen(pem), NULL, &key, err, sizeof(err)) < 0)
 		goto out;
 	oci_key_fingerprint(key, fp);

@@ -39,14 +39,6 @@ struct oci_auth_wait {
 	char error[OCI_ERR_MAX];
 };
 
-int64_t oci_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *oci_auth_mode_name(oci_auth_mode_t m)
 {
 	switch (m) {
@@ -116,14 +108,6 @@ static int set_describe(oci_auth_t *a)
 	free(a->describe);
 	a->describe = d;
 	return 0;
-}
-
-static void iso_time(time_t t, char buf[32])
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, 32, "%lld", (long long)t);
 }
 
 /* ---- api_key and security_token: the profile ---------------------------------------- */
@@ -601,7 +585,7 @@ void oci_auth_fetched(oci_auth_t *a, oci_key_t *key, const char *token, const ch
 	} else if (exp <= now) {
 		char when[32];
 
-		iso_time(exp, when);
+		oci_iso_time(exp, when);
 		snprintf(msg, sizeof(msg),
 			 "%s: the session token arrived expired (exp %s): check the clock", label,
 			 when);
@@ -697,7 +681,7 @@ int oci_auth_ready(oci_auth_t *a, bool refresh, oci_auth_fn *done, void *userdat
 		if (a->exp && a->exp <= time(NULL)) {
 			char when[32];
 
-			iso_time(a->exp, when);
+			oci_iso_time(a->exp, when);
 			snprintf(msg, sizeof(msg),
 				 "security_token (profile [%s] of %s): the session token in %s "
 				 "expired at %s: run `oci session refresh --profile %s` (before it "
@@ -766,7 +750,7 @@ int oci_auth_sign(oci_auth_t *a, const oci_sign_input_t *in, oci_signed_t *out, 
 			return -EAGAIN;
 		}
 		if (a->exp && time(NULL) >= a->exp) {
-			iso_time(a->exp, when);
+			oci_iso_time(a->exp, when);
 			http_errf(err, errsz,
 				  "%s: the session token expired at %s (oci_auth_ready() fetches a "
 				  "new one)",

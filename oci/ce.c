@@ -40,9 +40,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/rand.h>
 
-#include "oci/oci.h"
+#include "oci/oci-private.h"
 
 #define CE_ERROR_MAX 1024      /* bytes of a call's error message */
 #define CE_MAX_NODES 10000     /* nodes of a NodePool body */
@@ -51,7 +50,6 @@
 #define CE_MAX_ETAG 512        /* bytes of an etag, sent back as if-match */
 #define CE_MAX_POOL_SIZE 1000  /* UpdateNodePool's size */
 #define CE_MAX_GRACE_S 3600    /* DeleteNode's overrideEvictionGraceDuration: PT0M..PT60M */
-#define CE_MAX_ERROR_BODY (64u << 10) /* error bodies parsed for code and message */
 #define CE_MAX_ENDPOINT 2048
 
 typedef enum op {
@@ -97,54 +95,17 @@ struct oci_ce_call {
 	http_request_t *req;   /* in flight */
 	http_timer_t *timer;   /* backoff */
 
-	char request_id[33];
+	char request_id[OCI_REQUEST_ID_LEN];
 	int64_t start_ms;
 	void *done; /* the caller's callback, as its type */
 	void *userdata;
 };
 
-/* What one response said. */
-struct reply {
-	char code[64];
-	char message[512];
-	char request_id[128];
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Random bits from OpenSSL; should its generator ever fail, from the clock and a counter
- * (only backoff jitter and request ids depend on them). */
-static void random_bytes(void *buf, size_t n)
-{
-	static uint64_t counter;
-	unsigned char *p = buf;
-	struct timespec ts;
-	uint64_t x;
-
-	if (RAND_bytes(buf, (int)n) == 1)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
-	    ++counter * 0x9e3779b97f4a7c15ULL;
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)x;
-	}
-}
-
 static uint64_t random64(void)
 {
 	uint64_t v;
 
-	random_bytes(&v, sizeof(v));
+	oci_random_bytes(&v, sizeof(v));
 	return v;
 }
 
@@ -450,28 +411,6 @@ void oci_work_request_clear(oci_work_request_t *w)
 }
 
 /* OCI's error body {"code","message"} and the opc-request-id header, bounded. */
-static void read_reply(const http_response_t *res, struct reply *rp)
-{
-	const char *rid = http_response_header(res, "opc-request-id");
-	const cJSON *code, *msg;
-	cJSON *j;
-
-	memset(rp, 0, sizeof(*rp));
-	if (rid)
-		http_errf(rp->request_id, sizeof(rp->request_id), "%s", rid);
-	if (res->outcome == HTTP_SUCCESS || !res->body || !res->body_len ||
-	    res->body_len > CE_MAX_ERROR_BODY)
-		return;
-	j = cJSON_ParseWithLength(res->body, res->body_len);
-	code = cJSON_GetObjectItemCaseSensitive(j, "code");
-	msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-	if (cJSON_IsString(code) && code->valuestring)
-		http_errf(rp->code, sizeof(rp->code), "%s", code->valuestring);
-	if (cJSON_IsString(msg) && msg->valuestring)
-		http_errf(rp->message, sizeof(rp->message), "%s", msg->valuestring);
-	cJSON_Delete(j);
-}
-
 /* ---- the client ------------------------------------------------------------------------- */
 
 /* endpoint without its trailing slashes, then "/20180222". */
@@ -646,7 +585,7 @@ static void finish(oci_ce_call_t *call, oci_result_t *r, const oci_node_pool_t *
 		   const char *work_request_id, const oci_work_request_t *wr)
 {
 	r->attempts = call->attempts;
-	r->elapsed_ms = now_ms() - call->start_ms;
+	r->elapsed_ms = oci_now_ms() - call->start_ms;
 	r->code = r->code ? r->code : "";
 	r->message = r->message ? r->message : "";
 	r->request_id = r->request_id ? r->request_id : "";
@@ -669,7 +608,7 @@ static void finish(oci_ce_call_t *call, oci_result_t *r, const oci_node_pool_t *
 
 /* A failure without a response of OCI's to quote: the message is the whole error. */
 static void fail_plain(oci_ce_call_t *call, http_outcome_t outcome, long status,
-		       const struct reply *rp, const char *error)
+		       const oci_reply_t *rp, const char *error)
 {
 	oci_result_t r = { .outcome = outcome, .status = status, .error = error };
 
@@ -861,7 +800,7 @@ static void on_ready(const char *error, void *userdata)
 }
 
 /* Retried per DESIGN section 7. */
-static bool retryable(const http_response_t *res, const struct reply *rp)
+static bool retryable(const http_response_t *res, const oci_reply_t *rp)
 {
 	if (res->cause != HTTP_CAUSE_STATUS)
 		return res->cause == HTTP_CAUSE_CONNECT || res->cause == HTTP_CAUSE_TIMEOUT ||
@@ -891,8 +830,6 @@ static void hint(const oci_ce_call_t *call, const http_response_t *res, char *bu
 				    " where request.principal.type = 'workload'" :
 				    "";
 	char now[32];
-	time_t t = time(NULL);
-	struct tm tm;
 
 	buf[0] = '\0';
 	if (res->cause != HTTP_CAUSE_STATUS) {
@@ -906,8 +843,7 @@ static void hint(const oci_ce_call_t *call, const http_response_t *res, char *bu
 	}
 	switch (res->status) {
 	case 401:
-		gmtime_r(&t, &tm);
-		strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		oci_iso_time(time(NULL), now);
 		if (mode == OCI_AUTH_API_KEY)
 			snprintf(buf, size,
 				 "check that key_file is the key whose fingerprint is in the "
@@ -943,7 +879,7 @@ static void hint(const oci_ce_call_t *call, const http_response_t *res, char *bu
 	}
 }
 
-static void failed(oci_ce_call_t *call, const http_response_t *res, const struct reply *rp)
+static void failed(oci_ce_call_t *call, const http_response_t *res, const oci_reply_t *rp)
 {
 	char what[512], msg[CE_ERROR_MAX], h[600];
 	http_outcome_t outcome = res->outcome;
@@ -985,7 +921,7 @@ static bool node_in(const oci_node_pool_t *p, const char *node_id)
 }
 
 /* A 2xx. */
-static void succeeded(oci_ce_call_t *call, const http_response_t *res, const struct reply *rp)
+static void succeeded(oci_ce_call_t *call, const http_response_t *res, const oci_reply_t *rp)
 {
 	oci_result_t r = { .outcome = HTTP_SUCCESS, .status = res->status,
 			   .request_id = rp->request_id };
@@ -1054,13 +990,13 @@ static void on_http(http_response_t *res, void *userdata)
 {
 	oci_ce_call_t *call = userdata;
 	oci_ce_t *c = call->c;
-	struct reply rp;
+	oci_reply_t rp;
 	int64_t delay, ra;
 
 	call->req = NULL;
 	call->attempts++;
 	call->tries++;
-	read_reply(res, &rp);
+	oci_reply_read(res, &rp);
 	if (res->outcome == HTTP_SUCCESS) {
 		succeeded(call, res, &rp);
 		return;
@@ -1100,19 +1036,12 @@ static void on_http(http_response_t *res, void *userdata)
 static int call_start(oci_ce_t *c, oci_ce_call_t *call, oci_ce_call_t **ret, char *err,
 		      size_t errsz)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	unsigned char rnd[16];
 	char aerr[HTTP_ERROR_MAX];
 	int rc;
 
 	call->c = c;
-	call->start_ms = now_ms();
-	random_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		call->request_id[2 * i] = hex[rnd[i] >> 4];
-		call->request_id[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	call->request_id[32] = '\0';
+	call->start_ms = oci_now_ms();
+	oci_request_id(call->request_id);
 	if (http_timer_new(c->http, on_timer, call, &call->timer) < 0) {
 		call->timer = NULL;
 		call_destroy(call);

@@ -41,7 +41,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "oci/oci-private.h"
@@ -401,22 +400,19 @@ static void fetch_fail(oci_fetch_t *f, const char *fmt, ...)
 /* OCI's {"code","message"} and opc-request-id of an error response, for messages. */
 static void oci_error_detail(const http_response_t *res, char *buf, size_t size)
 {
-	cJSON *j = res->body ? cJSON_ParseWithLength(res->body, res->body_len) : NULL;
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
-	const char *rid = http_response_header(res, "opc-request-id");
+	oci_reply_t rp;
 	size_t n;
 
+	oci_reply_read(res, &rp);
 	buf[0] = '\0';
-	if (cJSON_IsString(c))
-		snprintf(buf, size, " %.80s", c->valuestring);
+	if (rp.code[0])
+		snprintf(buf, size, " %.80s", rp.code);
 	n = strlen(buf);
-	if (cJSON_IsString(m) && n < size)
-		snprintf(buf + n, size - n, ": %.200s", m->valuestring);
+	if (rp.message[0] && n < size)
+		snprintf(buf + n, size - n, ": %.200s", rp.message);
 	n = strlen(buf);
-	if (rid && n < size)
-		snprintf(buf + n, size - n, " (opc-request-id %.64s)", rid);
-	cJSON_Delete(j);
+	if (rp.request_id[0] && n < size)
+		snprintf(buf + n, size - n, " (opc-request-id %.64s)", rp.request_id);
 }
 
 static void step_run(oci_fetch_t *f);
@@ -703,8 +699,7 @@ static void proxymux(oci_fetch_t *f)
 {
 	oci_auth_t *a = f->a;
 	char *sa = NULL, *auth = NULL, *pub = NULL, *body = NULL;
-	char err[OCI_ERR_MAX], url[1200], rid[33];
-	unsigned char rnd[16];
+	char err[OCI_ERR_MAX], url[1200], rid[OCI_REQUEST_ID_LEN];
 	http_header_t hdr[3];
 	cJSON *j = NULL;
 
@@ -718,10 +713,7 @@ static void proxymux(oci_fetch_t *f)
 		fetch_fail(f, "pod key: %s", err);
 		goto out;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		memset(rnd, 0, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(rid + 2 * i, 3, "%02X", rnd[i]);
+	oci_request_id(rid);
 	if (asprintf(&auth, "Bearer %s", sa) < 0) {
 		auth = NULL;
 		goto nomem;

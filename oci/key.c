@@ -278,18 +278,6 @@ out:
 }
 
 /* base64 without newlines, malloc'd; NULL on ENOMEM. */
-static char *b64(const unsigned char *data, size_t len)
-{
-	char *s;
-
-	if (len > (size_t)INT_MAX / 4 * 3 - 3)
-		return NULL;
-	s = malloc((len + 2) / 3 * 4 + 1);
-	if (s)
-		EVP_EncodeBlock((unsigned char *)s, data, (int)len);
-	return s;
-}
-
 char *oci_key_public_b64(const oci_key_t *k)
 {
 	unsigned char *der = NULL;
@@ -298,7 +286,7 @@ char *oci_key_public_b64(const oci_key_t *k)
 
 	if (!k || spki_der(k, &der, &len) < 0)
 		return NULL;
-	s = b64(der, len);
+	s = oci_b64_encode(der, len, false);
 	OPENSSL_free(der);
 	return s;
 }
@@ -362,7 +350,7 @@ int oci_key_sign_sha256(const oci_key_t *k, const void *data, size_t len, char *
 		r = -EINVAL;
 		goto out;
 	}
-	s = b64(sig, siglen);
+	s = oci_b64_encode(sig, siglen, false);
 	if (!s) {
 		r = -ENOMEM;
 		goto out;

@@ -84,6 +84,22 @@ struct oci_auth {
 void oci_auth_fetched(oci_auth_t *a, oci_key_t *key, const char *token, const char *region,
 		      const char *tenancy, const char *error);
 int64_t oci_now_ms(void);
+/* Random bytes from OpenSSL (a clock-seeded fallback should it fail). */
+void oci_random_bytes(void *buf, size_t n);
+/* A fresh opc-request-id: 32 uppercase hex digits. */
+#define OCI_REQUEST_ID_LEN 33
+void oci_request_id(char buf[OCI_REQUEST_ID_LEN]);
+/* What an OCI error response says: {"code","message"} (bodies up to OCI_MAX_ERROR_BODY) and
+ * the opc-request-id header; "" for what is absent, and code and message for a 2xx. */
+#define OCI_MAX_ERROR_BODY (64u << 10)
+typedef struct oci_reply {
+	char code[64];
+	char message[512];
+	char request_id[128];
+} oci_reply_t;
+void oci_reply_read(const http_response_t *res, oci_reply_t *rp);
+/* "2026-12-05T03:44:32Z", for messages. */
+void oci_iso_time(time_t t, char buf[32]);
 
 /* ---- federation.c ----------------------------------------------------------------------- */
 

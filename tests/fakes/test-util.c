@@ -11,6 +11,9 @@
 
 #include <cjson/cJSON.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "tests/fakes/test-util.h"
 
 int test_tmpdir(char *buf, size_t size, const char *name)
@@ -131,4 +134,19 @@ const cJSON *test_json_get(const cJSON *j, const char *path)
 		path += n + (dot ? 1 : 0);
 	}
 	return j;
+}
+
+char *test_rsa_pem(int bits)
+{
+	EVP_PKEY *k = EVP_RSA_gen((unsigned)bits);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *pem = NULL;
+	long n;
+
+	if (k && b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1 &&
+	    (n = BIO_get_mem_data(b, &data)) > 0)
+		pem = strndup(data, (size_t)n);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	return pem;
 }

@@ -39,6 +39,9 @@ double test_now_s(void);
 /* How many threads this process has (from /proc/self/status), or -1. */
 int test_threads(void);
 
+/* A fresh RSA key of bits as PEM (PKCS#8, unencrypted), malloc'd; NULL on failure. */
+char *test_rsa_pem(int bits);
+
 /* The item at a dotted path into j ("items.0.metadata.name": a number indexes an array),
  * or NULL. */
 const struct cJSON *test_json_get(const struct cJSON *j, const char *path);

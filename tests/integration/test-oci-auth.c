@@ -90,22 +90,6 @@ static const char *path_of(const char *name)
 	return b;
 }
 
-static char *make_key_pem(void)
-{
-	EVP_PKEY *k = EVP_RSA_gen(2048);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *s;
-	long n;
-
-	if (!k || !b || PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1)
-		abort();
-	n = BIO_get_mem_data(b, &data);
-	s = strndup(data, (size_t)n);
-	BIO_free(b);
-	EVP_PKEY_free(k);
-	return s;
-}
-
 /* key_pem encrypted with a pass phrase (PKCS#8, AES-256-CBC). */
 static char *encrypted_pem(const char *pem, const char *pass)
 {
@@ -1032,8 +1016,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* keys once, for every test (forked or not) */
-	key_pem = make_key_pem();
-	key2_pem = make_key_pem();
+	key_pem = test_rsa_pem(2048);
+	key2_pem = test_rsa_pem(2048);
+	if (!key_pem || !key2_pem) {
+		fprintf(stderr, "test-oci-auth: cannot make the test keys\n");
+		return 1;
+	}
 	if (oci_key_load_pem(key_pem, strlen(key_pem), NULL, &k, err, sizeof(err)) < 0 ||
 	    oci_key_fingerprint(k, key_fp) < 0) {
 		fprintf(stderr, "test key: %s\n", err);

@@ -1626,31 +1626,13 @@ static Suite *suite(void)
 	return s;
 }
 
-/* One RSA key for every test, as PEM (PKCS#8). */
-static char *make_key(void)
-{
-	EVP_PKEY *k = EVP_RSA_gen(2048);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *pem = NULL;
-	long n;
-
-	if (k && b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1 &&
-	    (n = BIO_get_mem_data(b, &data)) > 0 && (pem = malloc((size_t)n + 1))) {
-		memcpy(pem, data, (size_t)n);
-		pem[n] = '\0';
-	}
-	BIO_free(b);
-	EVP_PKEY_free(k);
-	return pem;
-}
-
 int main(int argc, char **argv)
 {
 	int status;
 
 	(void)argc;
 	(void)argv;
-	if (!(key_pem = make_key())) {
+	if (!(key_pem = test_rsa_pem(2048))) {
 		fprintf(stderr, "test-oci-ce: cannot make an RSA key\n");
 		return 99;
 	}
